@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole CI: formatting, lints, every test, the no_std build of the core and
+# the fuzz corpus replay. Run from anywhere: ci/check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+start=$(date +%s)
+step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "no_std build of lightning-core"
+cargo build -p lightning-core --no-default-features
+
+step "cargo test --workspace"
+cargo test --workspace
+
+step "fuzz corpus replay"
+cargo test -p lightning-fuzz --test corpus_replay
+
+step "done"

@@ -1,0 +1,20 @@
+//! Fuzz targets over the parsers of `lightning-core` that eat peer data.
+//!
+//! Each target is a plain function here, so the same code runs under libFuzzer
+//! (`fuzz_targets/`, nightly + `cargo fuzz run NAME --features libfuzzer`) and in
+//! the corpus replay test (`tests/corpus_replay.rs`), which runs every file of
+//! `corpus/NAME/` through its target under stable `cargo test`. A target panics
+//! only when it finds a bug: a decoder panicking, or an accepted input that does
+//! not survive a re-encode.
+
+pub mod targets;
+
+/// A fuzz target: takes arbitrary bytes, panics only on a bug.
+pub type Target = fn(&[u8]);
+
+/// Every target, by name (the name is also its corpus directory).
+pub const TARGETS: &[(&str, Target)] = &[
+    ("wire_message", targets::wire_message),
+    ("tlv_stream", targets::tlv_stream),
+    ("bigsize", targets::bigsize),
+];

@@ -1,0 +1,7 @@
+//! The Lightning protocol proper: identifiers, feature bits, messages and their
+//! dispatch by type.
+
+pub mod features;
+pub mod msgs;
+pub mod types;
+pub mod wire;
