@@ -122,6 +122,65 @@ impl Readable for ShortChannelId {
 
 crate::impl_tlv_value_fixed!(ChannelId, ShortChannelId);
 
+macro_rules! payment_bytes_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        pub struct $name(pub [u8; 32]);
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+            }
+        }
+
+        impl Writeable for $name {
+            fn write<W: Write>(&self, w: &mut W) -> Result<(), io::Error> {
+                w.write_all(&self.0)
+            }
+            fn serialized_length(&self) -> usize {
+                32
+            }
+        }
+
+        impl Readable for $name {
+            fn read<R: Read>(r: &mut R) -> Result<Self, DecodeError> {
+                Ok($name(Readable::read(r)?))
+            }
+        }
+
+        crate::impl_tlv_value_fixed!($name);
+    };
+}
+
+payment_bytes_newtype!(
+    /// The SHA-256 hash that locks an HTLC; its preimage releases it.
+    PaymentHash
+);
+payment_bytes_newtype!(
+    /// The 32-byte secret whose SHA-256 is a [`PaymentHash`]; revealing it claims
+    /// the payment.
+    PaymentPreimage
+);
+payment_bytes_newtype!(
+    /// The secret from an invoice that the payer puts in the final onion payload,
+    /// so intermediate nodes cannot probe or steal a payment (BOLT 4/11).
+    PaymentSecret
+);
+
+impl PaymentPreimage {
+    /// The hash this preimage unlocks.
+    pub fn payment_hash(&self) -> PaymentHash {
+        PaymentHash(bitcoin::hashes::sha256::Hash::hash(&self.0).to_byte_array())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
