@@ -3,5 +3,6 @@
 
 pub mod features;
 pub mod msgs;
+pub mod peer_channel_encryptor;
 pub mod types;
 pub mod wire;
