@@ -18,6 +18,7 @@ extern crate std;
 
 pub use bitcoin;
 
+pub mod events;
 pub mod io;
 pub mod ln;
 pub mod sign;

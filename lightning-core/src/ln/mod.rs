@@ -4,5 +4,6 @@
 pub mod features;
 pub mod msgs;
 pub mod peer_channel_encryptor;
+pub mod peer_handler;
 pub mod types;
 pub mod wire;

@@ -1,6 +1,8 @@
 //! Utilities shared by every layer: the wire serialization framework and its TLV
-//! streams.
+//! streams, and logging.
 
+#[macro_use]
+pub mod logger;
 pub mod ser;
 #[macro_use]
 pub mod tlv;

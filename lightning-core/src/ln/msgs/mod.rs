@@ -6,12 +6,19 @@
 //! message type is in [`crate::ln::wire`].
 
 pub mod address;
+pub mod handlers;
 pub mod setup;
 
 pub use address::{Hostname, SocketAddress};
+pub use handlers::{
+    BaseMessageHandler, ChannelMessageHandler, CustomMessageHandler, ErroringMessageHandler,
+    IgnoringMessageHandler, RoutingMessageHandler,
+};
 pub use setup::{ErrorMessage, Init, InitTlvs, Ping, Pong, WarningMessage};
 
 use crate::io;
+use crate::prelude::*;
+use crate::util::logger::Level;
 use core::fmt;
 
 /// What was wrong with bytes that failed to decode.
@@ -76,4 +83,44 @@ impl From<io::Error> for DecodeError {
             kind => DecodeError::Io(kind),
         }
     }
+}
+
+/// What to do about an error with a peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorAction {
+    /// Disconnect, sending `msg` first if there is one.
+    DisconnectPeer {
+        /// The `error` to send before disconnecting.
+        msg: Option<ErrorMessage>,
+    },
+    /// Disconnect after sending a `warning`.
+    DisconnectPeerWithWarning {
+        /// The warning.
+        msg: WarningMessage,
+    },
+    /// Do nothing.
+    IgnoreError,
+    /// Do nothing but log at `0`.
+    IgnoreAndLog(Level),
+    /// Send an `error` and stay connected.
+    SendErrorMessage {
+        /// The error.
+        msg: ErrorMessage,
+    },
+    /// Send a `warning` and stay connected, logging at `log_level`.
+    SendWarningMessage {
+        /// The warning.
+        msg: WarningMessage,
+        /// How to log it locally.
+        log_level: Level,
+    },
+}
+
+/// An error a message handler returns: what went wrong and what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LightningError {
+    /// Human-readable explanation, for logs.
+    pub err: String,
+    /// The action to take with the peer.
+    pub action: ErrorAction,
 }
