@@ -154,7 +154,28 @@ pub struct PeerDetails {
     pub init_features: InitFeatures,
     /// True if the peer connected to us.
     pub is_inbound_connection: bool,
+    /// How many `pong`s the peer has sent on this connection.
+    pub pongs_received: u64,
 }
+
+/// A peer's connection began or ended, as [`PeerManager::get_and_clear_peer_events`]
+/// reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerEvent {
+    /// A peer finished the `init` exchange.
+    Connected(PeerDetails),
+    /// A peer that had finished `init` is gone.
+    Disconnected {
+        /// The peer.
+        counterparty_node_id: PublicKey,
+        /// Why.
+        reason: DisconnectReason,
+    },
+}
+
+/// Peer events kept for a caller that does not drain them; older ones are
+/// dropped first.
+pub const MAX_PENDING_PEER_EVENTS: usize = 1024;
 
 /// The handlers a `PeerManager` delivers messages to.
 pub struct MessageHandler<CM, RM, CMH> {
@@ -177,6 +198,7 @@ pub struct PeerManager<D: SocketDescriptor, CM, RM, CMH, K, L> {
     secp_ctx: Secp256k1<All>,
     chain_hash: ChainHash,
     our_node_id: PublicKey,
+    peer_events: Mutex<VecDeque<PeerEvent>>,
 }
 
 /// What to do with a peer after handling one of its messages.
@@ -210,6 +232,7 @@ where
             secp_ctx: Secp256k1::new(),
             chain_hash,
             our_node_id,
+            peer_events: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -277,7 +300,7 @@ where
             Ok(pause) => Ok(pause),
             Err(reason) => {
                 log_debug!(self.logger, "Disconnecting peer: {}", reason);
-                self.forget_peer(descriptor, false);
+                self.forget_peer(descriptor, false, reason.clone());
                 Err(reason.into())
             }
         }
@@ -468,6 +491,7 @@ where
                 }
                 peer.awaiting_pong_ticks = 0;
                 peer.expected_pong_len = None;
+                peer.pongs_received += 1;
             }
             Message::UnknownOdd(t) => {
                 log_trace!(
@@ -514,8 +538,51 @@ where
             h.chan_handler.peer_disconnected(their_node_id);
             return Err(DisconnectReason::HandlerRefused);
         }
+        self.push_peer_event(PeerEvent::Connected(PeerDetails {
+            counterparty_node_id: their_node_id,
+            socket_address: peer.their_socket_address.clone(),
+            init_features: init.features.clone(),
+            is_inbound_connection: inbound,
+            pongs_received: 0,
+        }));
         peer.their_features = Some(init.features);
         Ok(())
+    }
+
+    fn push_peer_event(&self, event: PeerEvent) {
+        let mut events = self.peer_events.lock();
+        if events.len() >= MAX_PENDING_PEER_EVENTS {
+            events.pop_front();
+        }
+        events.push_back(event);
+    }
+
+    /// Takes the peer connection events that happened since the last call
+    /// (at most [`MAX_PENDING_PEER_EVENTS`] are kept).
+    pub fn get_and_clear_peer_events(&self) -> Vec<PeerEvent> {
+        self.peer_events.lock().drain(..).collect()
+    }
+
+    /// Sends a `ping` to a connected peer now, asking for `num_pong_bytes`
+    /// back. Its `pong` shows in [`PeerDetails::pongs_received`]. Returns false
+    /// if the peer is not connected.
+    pub fn send_ping(&self, node_id: &PublicKey, num_pong_bytes: u16) -> bool {
+        let Some(mut descriptor) = self.node_id_to_descriptor.lock().get(node_id).cloned() else {
+            return false;
+        };
+        let peers = self.peers.read();
+        let Some(peer) = peers.get(&descriptor) else { return false };
+        let mut peer = peer.lock();
+        if !peer.is_connected() {
+            return false;
+        }
+        self.enqueue(&mut peer, &msgs::Ping { num_pong_bytes, byteslen: 0 });
+        peer.expected_pong_len = Some(num_pong_bytes);
+        if peer.awaiting_pong_ticks == 0 {
+            peer.awaiting_pong_ticks = 1;
+        }
+        self.flush(&mut descriptor, &mut peer);
+        true
     }
 
     fn apply_error_action(&self, peer: &mut Peer, their_node_id: PublicKey, err: LightningError) -> Next {
@@ -594,12 +661,12 @@ where
     /// The socket closed (or failed). The peer is forgotten and the handlers
     /// told. Calling it for an unknown descriptor does nothing.
     pub fn socket_disconnected(&self, descriptor: &D) {
-        self.forget_peer(descriptor, false);
+        self.forget_peer(descriptor, false, DisconnectReason::SocketClosed);
     }
 
     /// Removes a peer, telling the handlers if it had finished `init`, and
     /// closing the socket if `close_socket`.
-    fn forget_peer(&self, descriptor: &D, close_socket: bool) {
+    fn forget_peer(&self, descriptor: &D, close_socket: bool, reason: DisconnectReason) {
         let removed = self.peers.write().remove(descriptor);
         let Some(peer) = removed else { return };
         let peer = peer.into_inner();
@@ -613,6 +680,7 @@ where
                 self.handlers.chan_handler.peer_disconnected(node_id);
                 self.handlers.route_handler.peer_disconnected(node_id);
                 self.handlers.custom_message_handler.peer_disconnected(node_id);
+                self.push_peer_event(PeerEvent::Disconnected { counterparty_node_id: node_id, reason });
             }
         }
         if close_socket {
@@ -630,7 +698,7 @@ where
                 "Disconnecting peer: {}",
                 DisconnectReason::Requested
             );
-            self.forget_peer(&descriptor, true);
+            self.forget_peer(&descriptor, true, DisconnectReason::Requested);
         }
     }
 
@@ -638,7 +706,7 @@ where
     pub fn disconnect_all_peers(&self) {
         let descriptors: Vec<D> = self.peers.read().keys().cloned().collect();
         for descriptor in descriptors {
-            self.forget_peer(&descriptor, true);
+            self.forget_peer(&descriptor, true, DisconnectReason::Requested);
         }
     }
 
@@ -654,6 +722,7 @@ where
                     socket_address: p.their_socket_address.clone(),
                     init_features: p.their_features.clone()?,
                     is_inbound_connection: p.inbound,
+                    pongs_received: p.pongs_received,
                 })
             })
             .collect()
@@ -712,7 +781,7 @@ where
         drop(peers);
         for descriptor in to_disconnect {
             log_debug!(self.logger, "Disconnecting peer: {}", DisconnectReason::HandlerAction);
-            self.forget_peer(&descriptor, true);
+            self.forget_peer(&descriptor, true, DisconnectReason::HandlerAction);
         }
     }
 
@@ -789,8 +858,70 @@ where
         }
         for (descriptor, reason) in to_disconnect {
             crate::log_at!(self.logger, Level::Info, "Disconnecting peer on timer: {}", reason);
-            self.forget_peer(&descriptor, true);
+            self.forget_peer(&descriptor, true, reason);
         }
+    }
+}
+
+/// What an I/O adapter needs from a peer manager, without naming its handler
+/// and signer types: `lightning-net-tokio` is written against this.
+pub trait APeerManager {
+    /// The adapter's connection type.
+    type Descriptor: SocketDescriptor;
+    /// See [`PeerManager::new_outbound_connection`].
+    fn new_outbound_connection(
+        &self, their_node_id: PublicKey, descriptor: Self::Descriptor, remote: Option<SocketAddress>,
+    ) -> Result<Vec<u8>, PeerHandleError>;
+    /// See [`PeerManager::new_inbound_connection`].
+    fn new_inbound_connection(
+        &self, descriptor: Self::Descriptor, remote: Option<SocketAddress>,
+    ) -> Result<(), PeerHandleError>;
+    /// See [`PeerManager::read_event`].
+    fn read_event(&self, descriptor: &mut Self::Descriptor, data: &[u8]) -> Result<bool, PeerHandleError>;
+    /// See [`PeerManager::write_buffer_space_avail`].
+    fn write_buffer_space_avail(&self, descriptor: &mut Self::Descriptor) -> Result<(), PeerHandleError>;
+    /// See [`PeerManager::socket_disconnected`].
+    fn socket_disconnected(&self, descriptor: &Self::Descriptor);
+    /// See [`PeerManager::process_events`].
+    fn process_events(&self);
+    /// See [`PeerManager::timer_tick_occurred`].
+    fn timer_tick_occurred(&self);
+}
+
+impl<D, CM, RM, CMH, K, L> APeerManager for PeerManager<D, CM, RM, CMH, K, L>
+where
+    D: SocketDescriptor,
+    CM: ChannelMessageHandler,
+    RM: RoutingMessageHandler,
+    CMH: CustomMessageHandler,
+    K: NodeSigner + EntropySource,
+    L: Logger,
+{
+    type Descriptor = D;
+    fn new_outbound_connection(
+        &self, their_node_id: PublicKey, descriptor: D, remote: Option<SocketAddress>,
+    ) -> Result<Vec<u8>, PeerHandleError> {
+        PeerManager::new_outbound_connection(self, their_node_id, descriptor, remote)
+    }
+    fn new_inbound_connection(
+        &self, descriptor: D, remote: Option<SocketAddress>,
+    ) -> Result<(), PeerHandleError> {
+        PeerManager::new_inbound_connection(self, descriptor, remote)
+    }
+    fn read_event(&self, descriptor: &mut D, data: &[u8]) -> Result<bool, PeerHandleError> {
+        PeerManager::read_event(self, descriptor, data)
+    }
+    fn write_buffer_space_avail(&self, descriptor: &mut D) -> Result<(), PeerHandleError> {
+        PeerManager::write_buffer_space_avail(self, descriptor)
+    }
+    fn socket_disconnected(&self, descriptor: &D) {
+        PeerManager::socket_disconnected(self, descriptor)
+    }
+    fn process_events(&self) {
+        PeerManager::process_events(self)
+    }
+    fn timer_tick_occurred(&self) {
+        PeerManager::timer_tick_occurred(self)
     }
 }
 

@@ -79,6 +79,8 @@ pub(super) struct Peer {
     pub(super) expected_pong_len: Option<u16>,
     /// Any message arrived since the last timer tick.
     pub(super) received_message_since_tick: bool,
+    /// `pong`s received on this connection.
+    pub(super) pongs_received: u64,
     /// Timer ticks seen before the `init` exchange finished.
     pub(super) ticks_before_init: u8,
     /// Set when the peer is to be disconnected after its queue is flushed.
@@ -108,6 +110,7 @@ impl Peer {
             awaiting_pong_ticks: 0,
             expected_pong_len: None,
             received_message_since_tick: false,
+            pongs_received: 0,
             ticks_before_init: 0,
             disconnect_after_flush: false,
         }

@@ -191,6 +191,27 @@ fn handshake_and_init_connect_both_sides() {
     assert!(b_peers[0].is_inbound_connection);
     assert_eq!(*p.chan_a.connected.lock(), vec![p.b.our_node_id()]);
     assert_eq!(*p.chan_b.connected.lock(), vec![p.a.our_node_id()]);
+    assert_eq!(p.a.get_and_clear_peer_events(), vec![PeerEvent::Connected(a_peers[0].clone())]);
+    assert!(p.a.get_and_clear_peer_events().is_empty());
+}
+
+#[test]
+fn send_ping_counts_pongs_and_events_report_disconnect_reasons() {
+    let (mut p, ok) = connect(TestChanHandler::default(), TestChanHandler::default());
+    assert!(ok);
+    assert!(p.a.send_ping(&p.b.our_node_id(), 12));
+    assert!(pump(&p.a, &mut p.sa, &p.b, &mut p.sb));
+    assert_eq!(p.a.list_peers()[0].pongs_received, 1);
+    p.b.get_and_clear_peer_events();
+    p.b.socket_disconnected(&p.sb);
+    assert_eq!(
+        p.b.get_and_clear_peer_events(),
+        vec![PeerEvent::Disconnected {
+            counterparty_node_id: p.a.our_node_id(),
+            reason: DisconnectReason::SocketClosed
+        }]
+    );
+    assert!(!p.b.send_ping(&p.a.our_node_id(), 0));
 }
 
 #[test]
