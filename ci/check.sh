@@ -7,6 +7,14 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
+step "python venv with pyln-proto (cross-implementation tests)"
+venv=target/ci-venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import pyln.proto.wire" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r ci/interop/requirements.txt
+fi
+export LN_INTEROP_PYTHON="$PWD/$venv/bin/python"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
