@@ -57,7 +57,7 @@ fn main() {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Demo { json } => demo::run(json),
+            Command::Demo { json } => demo::run(json).await,
             Command::Run { listen } => peers_cmd::run(&cli.data_dir, cli.network, &listen).await,
             Command::Connect { peer } => peers_cmd::connect(&cli.data_dir, cli.network, &peer).await,
         }

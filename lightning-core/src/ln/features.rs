@@ -226,7 +226,7 @@ impl<T: Context> Default for Features<T> {
 
 impl<T: Context> fmt::Debug for Features<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}Features[", T::NAME)?;
+        write!(f, "Features<{}>[", T::NAME)?;
         for (i, bit) in self.set_bits().enumerate() {
             if i > 0 {
                 write!(f, ", ")?;
