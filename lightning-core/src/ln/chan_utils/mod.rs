@@ -394,6 +394,7 @@ pub fn commitment_number_obscure_factor(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prelude::*;
 
     #[test]
     fn formats_from_channel_types() {
