@@ -44,13 +44,14 @@ pub fn sign_p2wsh_input<C: Signing>(
     Ok(secp_ctx.sign_ecdsa(&msg, key))
 }
 
-/// Checks `sig` by `key` on input `input_index` (a P2WSH spend).
+/// Checks `sig` (with its sighash type) by `key` on input `input_index` (a
+/// P2WSH spend).
 pub fn verify_p2wsh_input<C: Verification>(
     secp_ctx: &Secp256k1<C>, tx: &Transaction, input_index: usize, witness_script: &Script, value_sat: u64,
-    sighash_type: EcdsaSighashType, sig: &Signature, key: &PublicKey,
+    sig: &bitcoin::ecdsa::Signature, key: &PublicKey,
 ) -> bool {
-    match p2wsh_sighash(tx, input_index, witness_script, value_sat, sighash_type) {
-        Ok(msg) => secp_ctx.verify_ecdsa(&msg, sig, key).is_ok(),
+    match p2wsh_sighash(tx, input_index, witness_script, value_sat, sig.sighash_type) {
+        Ok(msg) => secp_ctx.verify_ecdsa(&msg, &sig.signature, key).is_ok(),
         Err(_) => false,
     }
 }
@@ -90,8 +91,7 @@ pub fn verify_holder_commitment_signatures<C: Verification>(
         0,
         funding_redeemscript,
         channel_value_satoshis,
-        EcdsaSighashType::All,
-        holder_tx.counterparty_sig(),
+        &bitcoin::ecdsa::Signature::sighash_all(*holder_tx.counterparty_sig()),
         counterparty_funding_key,
     ) {
         return Err(CommitmentSignatureError::InvalidCommitmentSignature);
@@ -103,8 +103,8 @@ pub fn verify_holder_commitment_signatures<C: Verification>(
             commitment.nondust_htlc(i).ok_or(CommitmentSignatureError::InvalidHtlcSignature(i))?;
         let htlc_tx =
             commitment.build_htlc_transaction(i).ok_or(CommitmentSignatureError::InvalidHtlcSignature(i))?;
-        if !verify_p2wsh_input(secp_ctx, &htlc_tx, 0, script, htlc.amount_sat(), sighash_type, sig, &htlc_key)
-        {
+        let sig = bitcoin::ecdsa::Signature { signature: *sig, sighash_type };
+        if !verify_p2wsh_input(secp_ctx, &htlc_tx, 0, script, htlc.amount_sat(), &sig, &htlc_key) {
             return Err(CommitmentSignatureError::InvalidHtlcSignature(i));
         }
     }
