@@ -154,3 +154,57 @@ impl ClosingTransaction {
 pub fn sort_outputs_bip69(outputs: &mut [TxOut]) {
     outputs.sort_by(|a, b| a.value.cmp(&b.value).then_with(|| a.script_pubkey.cmp(&b.script_pubkey)));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::hashes::Hash;
+
+    fn script(b: u8) -> ScriptBuf {
+        ScriptBuf::new_p2wpkh(&bitcoin::WPubkeyHash::from_byte_array([b; 20]))
+    }
+
+    #[test]
+    fn legacy_closing_drops_dust_and_sorts() {
+        let funding = OutPoint { txid: Txid::from_byte_array([1; 32]), vout: 3 };
+        let c = ClosingTransaction::new(5000, 4000, script(2), script(1), funding, 546).unwrap();
+        let tx = c.transaction();
+        assert_eq!(
+            (tx.lock_time, tx.input[0].sequence, tx.input[0].previous_output),
+            (LockTime::ZERO, Sequence::MAX, funding)
+        );
+        assert_eq!(tx.output.iter().map(|o| o.value.to_sat()).collect::<Vec<_>>(), vec![4000, 5000]);
+        // Same value: ordered by script.
+        let c = ClosingTransaction::new(5000, 5000, script(2), script(1), funding, 546).unwrap();
+        assert_eq!(c.transaction().output[0].script_pubkey, script(1));
+        // Our dust output is removed, theirs kept.
+        let c = ClosingTransaction::new(545, 9000, script(2), script(1), funding, 546).unwrap();
+        assert_eq!(c.transaction().output.len(), 1);
+        assert_eq!(c.to_holder_value_sat(), 0);
+        assert_eq!(
+            ClosingTransaction::new(500, 500, script(2), script(1), funding, 546),
+            Err(NoClosingOutput)
+        );
+    }
+
+    #[test]
+    fn simple_close_zeroes_op_return_and_allows_omission() {
+        let funding = OutPoint { txid: Txid::from_byte_array([1; 32]), vout: 0 };
+        let op_return = ScriptBuf::new_op_return([0u8; 4]);
+        let c = ClosingTransaction::new_simple_close(
+            Some((7000, script(1))),
+            Some((100, op_return.clone())),
+            funding,
+            800_000,
+        )
+        .unwrap();
+        let tx = c.transaction();
+        assert_eq!(tx.lock_time.to_consensus_u32(), 800_000);
+        assert_eq!(tx.input[0].sequence, Sequence::ENABLE_RBF_NO_LOCKTIME);
+        assert_eq!(tx.output[0].script_pubkey, op_return);
+        assert_eq!(tx.output[0].value.to_sat(), 0);
+        let c = ClosingTransaction::new_simple_close(None, Some((9000, script(3))), funding, 0).unwrap();
+        assert_eq!(c.transaction().output.len(), 1);
+        assert_eq!(ClosingTransaction::new_simple_close(None, None, funding, 0), Err(NoClosingOutput));
+    }
+}
