@@ -19,6 +19,7 @@ pub mod commitment;
 pub mod htlc_tx;
 pub mod keys;
 pub mod scripts;
+mod ser;
 pub mod shachain;
 pub mod signing;
 
