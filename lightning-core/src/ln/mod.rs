@@ -1,6 +1,7 @@
 //! The Lightning protocol proper: identifiers, feature bits, messages and their
 //! dispatch by type.
 
+pub mod chan_utils;
 pub mod features;
 pub mod msgs;
 pub mod peer_channel_encryptor;

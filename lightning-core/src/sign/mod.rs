@@ -4,16 +4,30 @@
 //! Secrets stay behind these traits so that a hardware or remote signer can hold
 //! them: the transport asks [`NodeSigner::ecdh`] for its shared secrets rather than
 //! reading the node key, invoices and gossip are signed through [`NodeSigner`],
-//! and randomness comes from [`EntropySource`].
+//! randomness comes from [`EntropySource`], and each channel's keys live in a
+//! [`ChannelSigner`] / [`EcdsaChannelSigner`] (by default an [`InMemorySigner`])
+//! that a [`SignerProvider`] derives from a `channel_keys_id`.
+//!
+//! Modules: [`channel_signer`] has the per-channel signer traits and their
+//! policy, [`in_memory`] the [`InMemorySigner`] holding one channel's secrets,
+//! [`keys_manager`] the [`KeysManager`].
 
-use bitcoin::bip32::{ChildNumber, Xpriv};
-use bitcoin::hashes::{sha256, sha256d, Hash, HashEngine};
+pub mod channel_signer;
+pub mod in_memory;
+pub mod keys_manager;
+
+pub use channel_signer::{ChannelSigner, EcdsaChannelSigner};
+pub use in_memory::{ChannelSecrets, InMemorySigner, SignerPolicyState};
+pub use keys_manager::KeysManager;
+
+use bitcoin::hashes::{sha256, Hash, HashEngine};
 use bitcoin::secp256k1::ecdh::SharedSecret;
 use bitcoin::secp256k1::ecdsa::{RecoverableSignature, Signature};
-use bitcoin::secp256k1::{self, All, Message, PublicKey, Scalar, Secp256k1, SecretKey};
-use bitcoin::Network;
+use bitcoin::secp256k1::{self, Message, PublicKey, Scalar, Secp256k1};
+use bitcoin::ScriptBuf;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::ln::chan_utils::commitment::CommitmentSignatureError;
 
 /// Which of our identities a request is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +48,11 @@ pub enum SignError {
     InvalidInput,
     /// A policy check of the signer refused the request; the text says which.
     Refused(&'static str),
+    /// The channel signer was asked for something that needs the channel's
+    /// parameters before [`ChannelSigner::provide_channel_parameters`].
+    ChannelParametersMissing,
+    /// The counterparty's signatures on our commitment do not verify.
+    InvalidCounterpartySignature(CommitmentSignatureError),
 }
 
 impl fmt::Display for SignError {
@@ -42,6 +61,10 @@ impl fmt::Display for SignError {
             SignError::UnknownRecipient(r) => write!(f, "no key for recipient {r:?}"),
             SignError::InvalidInput => f.write_str("invalid input to the signer"),
             SignError::Refused(why) => write!(f, "signer refused: {why}"),
+            SignError::ChannelParametersMissing => {
+                f.write_str("channel parameters not provided to the signer")
+            }
+            SignError::InvalidCounterpartySignature(e) => write!(f, "counterparty signature: {e}"),
         }
     }
 }
@@ -125,158 +148,6 @@ pub fn bolt11_signing_hash(hrp: &str, data_5bit: &[u8]) -> Option<[u8; 32]> {
     Some(sha256::Hash::from_engine(engine).to_byte_array())
 }
 
-/// The default signer: every key derived with BIP 32 from a 32-byte seed, so the
-/// same seed always gives the same node id and the same channel keys.
-///
-/// Derivation (hardened children of the master key): `0'` node secret, `1'`
-/// destination key, `2'` shutdown key, `3'` channel master key, `5'` inbound
-/// payment key material.
-pub struct KeysManager {
-    secp_ctx: Secp256k1<All>,
-    node_secret: SecretKey,
-    node_id: PublicKey,
-    destination_key: Xpriv,
-    shutdown_key: Xpriv,
-    channel_master_key: Xpriv,
-    inbound_payment_key: [u8; 32],
-    entropy_seed: [u8; 32],
-    rand_counter: AtomicU64,
-    seed: [u8; 32],
-    starting_time_secs: u64,
-    starting_time_nanos: u32,
-}
-
-impl KeysManager {
-    /// Derives every key from `seed`. The starting time (any value that is
-    /// different each time the node starts, usually the wall-clock time) only
-    /// feeds the random-bytes generator, so restarting with the same seed never
-    /// repeats random bytes; keys do not depend on it.
-    pub fn new(seed: &[u8; 32], starting_time_secs: u64, starting_time_nanos: u32) -> Self {
-        let secp_ctx = Secp256k1::new();
-        // A 32-byte seed is always a valid BIP 32 seed; the only failure is a
-        // derived key out of range, with probability ~2^-127.
-        let master = Xpriv::new_master(Network::Bitcoin, seed).expect("32-byte seed is a valid BIP 32 seed");
-        let child = |i: u32| {
-            master
-                .derive_priv(&secp_ctx, &[ChildNumber::Hardened { index: i }])
-                .expect("hardened derivation from a valid key")
-        };
-        let node_secret = child(0).private_key;
-        let node_id = PublicKey::from_secret_key(&secp_ctx, &node_secret);
-        let inbound_payment_key = child(5).private_key.secret_bytes();
-        let mut engine = sha256::Hash::engine();
-        engine.input(seed);
-        engine.input(&starting_time_secs.to_be_bytes());
-        engine.input(&starting_time_nanos.to_be_bytes());
-        let entropy_seed = sha256::Hash::from_engine(engine).to_byte_array();
-        KeysManager {
-            node_secret,
-            node_id,
-            destination_key: child(1),
-            shutdown_key: child(2),
-            channel_master_key: child(3),
-            inbound_payment_key,
-            entropy_seed,
-            rand_counter: AtomicU64::new(0),
-            secp_ctx,
-            seed: *seed,
-            starting_time_secs,
-            starting_time_nanos,
-        }
-    }
-
-    /// The secp256k1 context this manager signs with.
-    pub fn secp_ctx(&self) -> &Secp256k1<All> {
-        &self.secp_ctx
-    }
-
-    /// The node secret key. Only for signers that must hand it to a component
-    /// that cannot go through [`NodeSigner`]; prefer the trait.
-    pub fn get_node_secret_key(&self) -> SecretKey {
-        self.node_secret
-    }
-
-    /// The key material from which inbound payment secrets are derived.
-    pub fn get_inbound_payment_key_material(&self) -> [u8; 32] {
-        self.inbound_payment_key
-    }
-
-    /// The BIP 32 key under which per-channel keys are derived.
-    pub fn channel_master_key(&self) -> &Xpriv {
-        &self.channel_master_key
-    }
-
-    /// The key whose P2WPKH receives our on-chain funds (closing outputs and
-    /// claims).
-    pub fn destination_key(&self) -> &Xpriv {
-        &self.destination_key
-    }
-
-    /// The key whose P2WPKH is our default shutdown script.
-    pub fn shutdown_key(&self) -> &Xpriv {
-        &self.shutdown_key
-    }
-
-    /// The seed this manager was built from.
-    pub fn seed(&self) -> &[u8; 32] {
-        &self.seed
-    }
-
-    /// The starting time given to [`KeysManager::new`].
-    pub fn starting_time(&self) -> (u64, u32) {
-        (self.starting_time_secs, self.starting_time_nanos)
-    }
-}
-
-impl EntropySource for KeysManager {
-    fn get_secure_random_bytes(&self) -> [u8; 32] {
-        let index = self.rand_counter.fetch_add(1, Ordering::AcqRel);
-        let mut engine = sha256::Hash::engine();
-        engine.input(&self.entropy_seed);
-        engine.input(&index.to_be_bytes());
-        sha256::Hash::from_engine(engine).to_byte_array()
-    }
-}
-
-impl NodeSigner for KeysManager {
-    fn get_node_id(&self, recipient: Recipient) -> Result<PublicKey, SignError> {
-        match recipient {
-            Recipient::Node => Ok(self.node_id),
-            Recipient::PhantomNode => Err(SignError::UnknownRecipient(recipient)),
-        }
-    }
-
-    fn ecdh(
-        &self, recipient: Recipient, other_key: &PublicKey, tweak: Option<&Scalar>,
-    ) -> Result<SharedSecret, SignError> {
-        if recipient != Recipient::Node {
-            return Err(SignError::UnknownRecipient(recipient));
-        }
-        let mut point = *other_key;
-        if let Some(tweak) = tweak {
-            point = point.mul_tweak(&self.secp_ctx, tweak).map_err(|_| SignError::InvalidInput)?;
-        }
-        Ok(SharedSecret::new(&point, &self.node_secret))
-    }
-
-    fn sign_bolt11_invoice(
-        &self, hrp: &str, data_5bit: &[u8], recipient: Recipient,
-    ) -> Result<RecoverableSignature, SignError> {
-        if recipient != Recipient::Node {
-            return Err(SignError::UnknownRecipient(recipient));
-        }
-        let hash = bolt11_signing_hash(hrp, data_5bit).ok_or(SignError::InvalidInput)?;
-        let msg = Message::from_digest(hash);
-        Ok(self.secp_ctx.sign_ecdsa_recoverable(&msg, &self.node_secret))
-    }
-
-    fn sign_gossip_message(&self, msg: UnsignedGossipMessage<'_>) -> Result<Signature, SignError> {
-        let hash = sha256d::Hash::hash(msg.signed_bytes());
-        let msg = Message::from_digest(hash.to_byte_array());
-        Ok(self.secp_ctx.sign_ecdsa(&msg, &self.node_secret))
-    }
-}
-
 /// Checks that `sig` by `key` covers `msg_hash`; a convenience for verifiers.
 pub fn verify_signature(
     secp_ctx: &Secp256k1<impl secp256k1::Verification>, msg_hash: [u8; 32], sig: &Signature, key: &PublicKey,
@@ -284,51 +155,33 @@ pub fn verify_signature(
     secp_ctx.verify_ecdsa(&Message::from_digest(msg_hash), sig, key).is_ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Hands out channel signers and the scripts our funds go to.
+pub trait SignerProvider {
+    /// The channel signer this provider derives.
+    type EcdsaSigner: EcdsaChannelSigner;
 
-    #[test]
-    fn same_seed_same_node_id_and_fresh_randomness() {
-        let a = KeysManager::new(&[7; 32], 1, 2);
-        let b = KeysManager::new(&[7; 32], 3, 4);
-        assert_eq!(a.get_node_id(Recipient::Node), b.get_node_id(Recipient::Node));
-        let c = KeysManager::new(&[8; 32], 1, 2);
-        assert_ne!(a.get_node_id(Recipient::Node), c.get_node_id(Recipient::Node));
-        assert_ne!(a.get_secure_random_bytes(), a.get_secure_random_bytes());
-        assert_ne!(a.get_secure_random_bytes(), b.get_secure_random_bytes());
-    }
+    /// A fresh `channel_keys_id` for a new channel. The channel stores it and
+    /// later calls [`Self::derive_channel_signer`] with it to get the same
+    /// keys back (after a restart, or for its monitor).
+    fn generate_channel_keys_id(
+        &self, inbound: bool, channel_value_satoshis: u64, user_channel_id: u128,
+    ) -> [u8; 32];
 
-    #[test]
-    fn ecdh_is_symmetric() {
-        let a = KeysManager::new(&[1; 32], 0, 0);
-        let b = KeysManager::new(&[2; 32], 0, 0);
-        let ab = a.ecdh(Recipient::Node, &b.get_node_id(Recipient::Node).unwrap(), None).unwrap();
-        let ba = b.ecdh(Recipient::Node, &a.get_node_id(Recipient::Node).unwrap(), None).unwrap();
-        assert_eq!(ab.secret_bytes(), ba.secret_bytes());
-        assert!(a.ecdh(Recipient::PhantomNode, &b.get_node_id(Recipient::Node).unwrap(), None).is_err());
-    }
+    /// The signer of the channel with this `channel_keys_id`: the same id
+    /// always gives the same keys.
+    fn derive_channel_signer(
+        &self, channel_value_satoshis: u64, channel_keys_id: [u8; 32],
+    ) -> Self::EcdsaSigner;
 
-    #[test]
-    fn bolt11_hash_packs_5bit_groups() {
-        // Eight 5-bit values are exactly five bytes.
-        let data = [31u8, 0, 31, 0, 31, 0, 31, 0];
-        let mut engine = sha256::Hash::engine();
-        engine.input(b"lnbc");
-        engine.input(&[0b1111_1000, 0b0011_1110, 0b0000_1111, 0b1000_0011, 0b1110_0000]);
-        assert_eq!(
-            bolt11_signing_hash("lnbc", &data),
-            Some(sha256::Hash::from_engine(engine).to_byte_array())
-        );
-        assert_eq!(bolt11_signing_hash("lnbc", &[32]), None);
-    }
+    /// The script our on-chain claims (swept outputs, HTLC claims) pay to.
+    fn get_destination_script(&self, channel_keys_id: [u8; 32]) -> Result<ScriptBuf, SignError>;
 
-    #[test]
-    fn gossip_signature_verifies_under_node_id() {
-        let k = KeysManager::new(&[3; 32], 0, 0);
-        let data = b"some unsigned announcement bytes";
-        let sig = k.sign_gossip_message(UnsignedGossipMessage::NodeAnnouncement(data)).unwrap();
-        let hash = sha256d::Hash::hash(data).to_byte_array();
-        assert!(verify_signature(k.secp_ctx(), hash, &sig, &k.get_node_id(Recipient::Node).unwrap()));
-    }
+    /// The script to put in `shutdown` (and `upfront_shutdown_script`).
+    fn get_shutdown_scriptpubkey(&self) -> Result<ScriptBuf, SignError>;
 }
+
+/// Everything a node needs from its keys: randomness, the node key, and
+/// channel signers. Implemented for every type that implements the three.
+pub trait KeysInterface: EntropySource + NodeSigner + SignerProvider {}
+
+impl<T: EntropySource + NodeSigner + SignerProvider> KeysInterface for T {}

@@ -1,0 +1,521 @@
+//! [`InMemorySigner`]: one channel's secrets held in memory, with the signer
+//! policy of [`super::channel_signer`].
+
+use bitcoin::hashes::{sha256d, Hash};
+use bitcoin::secp256k1::ecdsa::Signature;
+use bitcoin::secp256k1::{All, Message, PublicKey, Secp256k1, SecretKey};
+use bitcoin::sighash::SighashCache;
+use bitcoin::{Amount, EcdsaSighashType, Script, Transaction};
+
+use super::channel_signer::{ChannelSigner, EcdsaChannelSigner};
+use super::SignError;
+use crate::io;
+use crate::ln::chan_utils::signing::{sign_p2wsh_input, verify_holder_commitment_signatures};
+use crate::ln::chan_utils::{
+    build_commitment_secret, commitment_secret_index, derive_private_key, derive_private_revocation_key,
+    derive_public_key, get_anchor_redeemscript, get_htlc_redeemscript, get_revokeable_redeemscript,
+    get_to_countersignatory_with_anchors_redeemscript, ChannelPublicKeys, ChannelTransactionParameters,
+    ClosingTransaction, CommitmentFormat, CommitmentTransaction, CounterpartyCommitmentSecrets,
+    HTLCOutputInCommitment, HolderCommitmentTransaction, TxCreationKeys, ANCHOR_OUTPUT_VALUE_SATOSHI,
+};
+use crate::ln::msgs::DecodeError;
+use crate::prelude::*;
+use crate::util::ser::{Readable, Writeable};
+
+/// The secrets of one channel. Not `Debug`, so they are never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChannelSecrets {
+    /// Our key in the 2-of-2 funding output.
+    pub funding_key: SecretKey,
+    /// The secret of our revocation basepoint (revokes the counterparty's
+    /// commitments once it reveals their secrets).
+    pub revocation_base_key: SecretKey,
+    /// The secret of our payment point (our `to_remote` output).
+    pub payment_key: SecretKey,
+    /// The secret of our delayed payment basepoint.
+    pub delayed_payment_base_key: SecretKey,
+    /// The secret of our HTLC basepoint.
+    pub htlc_base_key: SecretKey,
+    /// The shachain seed of our per-commitment secrets.
+    pub commitment_seed: [u8; 32],
+}
+
+/// What the signer remembers between calls to enforce its policy. Persist it
+/// with the channel (it is [`Writeable`]) and give it back with
+/// [`InMemorySigner::restore_policy_state`] after re-deriving the signer.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SignerPolicyState {
+    /// The highest holder commitment number whose counterparty signatures
+    /// were validated (`None` before the first).
+    pub highest_validated_holder_commitment: Option<u64>,
+    /// Holder commitments numbered below this are revoked.
+    pub holder_revoked_below: u64,
+    /// Counterparty commitments numbered below this are revoked.
+    pub counterparty_revoked_below: u64,
+    /// The secrets the counterparty revealed.
+    pub counterparty_secrets: CounterpartyCommitmentSecrets,
+    /// The per-commitment points of the counterparty commitments we signed
+    /// and that are not revoked yet, by commitment number: a revocation
+    /// secret must match its point.
+    pub counterparty_points: BTreeMap<u64, PublicKey>,
+}
+
+impl Writeable for SignerPolicyState {
+    fn write<W: io::Write>(&self, w: &mut W) -> Result<(), io::Error> {
+        match self.highest_validated_holder_commitment {
+            Some(n) => {
+                1u8.write(w)?;
+                n.write(w)?;
+            }
+            None => 0u8.write(w)?,
+        }
+        self.holder_revoked_below.write(w)?;
+        self.counterparty_revoked_below.write(w)?;
+        self.counterparty_secrets.write(w)?;
+        let count = u16::try_from(self.counterparty_points.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too many counterparty points"))?;
+        count.write(w)?;
+        for (number, point) in self.counterparty_points.iter() {
+            number.write(w)?;
+            w.write_all(&point.serialize())?;
+        }
+        Ok(())
+    }
+}
+
+impl Readable for SignerPolicyState {
+    fn read<R: io::Read>(r: &mut R) -> Result<Self, DecodeError> {
+        let highest_validated_holder_commitment = match u8::read(r)? {
+            0 => None,
+            1 => Some(u64::read(r)?),
+            _ => return Err(DecodeError::InvalidValue),
+        };
+        let holder_revoked_below = Readable::read(r)?;
+        let counterparty_revoked_below = Readable::read(r)?;
+        let counterparty_secrets = Readable::read(r)?;
+        let mut counterparty_points = BTreeMap::new();
+        for _ in 0..u16::read(r)? {
+            let number: u64 = Readable::read(r)?;
+            let bytes: [u8; 33] = Readable::read(r)?;
+            let point = PublicKey::from_slice(&bytes).map_err(|_| DecodeError::InvalidValue)?;
+            counterparty_points.insert(number, point);
+        }
+        Ok(SignerPolicyState {
+            highest_validated_holder_commitment,
+            holder_revoked_below,
+            counterparty_revoked_below,
+            counterparty_secrets,
+            counterparty_points,
+        })
+    }
+}
+
+/// The default channel signer: the channel's secrets in memory.
+#[derive(Clone)]
+pub struct InMemorySigner {
+    secrets: ChannelSecrets,
+    pubkeys: ChannelPublicKeys,
+    channel_value_satoshis: u64,
+    channel_keys_id: [u8; 32],
+    channel_parameters: Option<ChannelTransactionParameters>,
+    policy: SignerPolicyState,
+    secp_ctx: Secp256k1<All>,
+}
+
+impl core::fmt::Debug for InMemorySigner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("InMemorySigner")
+            .field("pubkeys", &self.pubkeys)
+            .field("channel_value_satoshis", &self.channel_value_satoshis)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+fn refused(why: &'static str) -> SignError {
+    SignError::Refused(why)
+}
+
+impl InMemorySigner {
+    /// A signer over `secrets` for a channel of `channel_value_satoshis`.
+    pub fn new(secrets: ChannelSecrets, channel_value_satoshis: u64, channel_keys_id: [u8; 32]) -> Self {
+        let secp_ctx = Secp256k1::new();
+        let public = |k: &SecretKey| PublicKey::from_secret_key(&secp_ctx, k);
+        let pubkeys = ChannelPublicKeys {
+            funding_pubkey: public(&secrets.funding_key),
+            revocation_basepoint: public(&secrets.revocation_base_key),
+            payment_point: public(&secrets.payment_key),
+            delayed_payment_basepoint: public(&secrets.delayed_payment_base_key),
+            htlc_basepoint: public(&secrets.htlc_base_key),
+        };
+        InMemorySigner {
+            secrets,
+            pubkeys,
+            channel_value_satoshis,
+            channel_keys_id,
+            channel_parameters: None,
+            policy: SignerPolicyState::default(),
+            secp_ctx,
+        }
+    }
+
+    /// The channel value given at creation.
+    pub fn channel_value_satoshis(&self) -> u64 {
+        self.channel_value_satoshis
+    }
+
+    /// The policy state to persist.
+    pub fn policy_state(&self) -> &SignerPolicyState {
+        &self.policy
+    }
+
+    /// Restores a persisted policy state (after re-deriving the signer).
+    pub fn restore_policy_state(&mut self, state: SignerPolicyState) {
+        self.policy = state;
+    }
+
+    fn params(&self) -> Result<&ChannelTransactionParameters, SignError> {
+        self.channel_parameters.as_ref().ok_or(SignError::ChannelParametersMissing)
+    }
+
+    fn commitment_secret(&self, commitment_number: u64) -> Result<[u8; 32], SignError> {
+        let index = commitment_secret_index(commitment_number).ok_or(SignError::InvalidInput)?;
+        Ok(build_commitment_secret(&self.secrets.commitment_seed, index))
+    }
+
+    fn holder_revoked(&self, commitment_number: u64) -> bool {
+        commitment_number < self.policy.holder_revoked_below
+    }
+
+    /// Our keys for our commitment `commitment_number`.
+    fn holder_tx_keys(&self, commitment_number: u64) -> Result<TxCreationKeys, SignError> {
+        let params = self.params()?;
+        let point = self.get_per_commitment_point(commitment_number)?;
+        Ok(TxCreationKeys::derive_new(&self.secp_ctx, &point, &self.pubkeys, &params.counterparty().pubkeys))
+    }
+
+    /// The keys of the counterparty's commitment built on `point`.
+    fn counterparty_tx_keys(&self, point: &PublicKey) -> Result<TxCreationKeys, SignError> {
+        let params = self.params()?;
+        Ok(TxCreationKeys::derive_new(&self.secp_ctx, point, &params.counterparty().pubkeys, &self.pubkeys))
+    }
+
+    /// Checks that a holder commitment was built on our own point and keys.
+    fn check_holder_keys(&self, commitment: &CommitmentTransaction) -> Result<(), SignError> {
+        let expected = self.holder_tx_keys(commitment.commitment_number())?;
+        if commitment.keys() != &expected {
+            return Err(refused("holder commitment is not built on our per-commitment point and keys"));
+        }
+        Ok(())
+    }
+
+    fn sign_input(
+        &self, tx: &Transaction, input_index: usize, script: &Script, amount_sat: u64,
+        sighash_type: EcdsaSighashType, key: &SecretKey,
+    ) -> Result<Signature, SignError> {
+        sign_p2wsh_input(&self.secp_ctx, tx, input_index, script, amount_sat, sighash_type, key)
+            .map_err(|_| SignError::InvalidInput)
+    }
+
+    fn sign_funding_input(&self, tx: &Transaction) -> Result<Signature, SignError> {
+        let params = self.params()?;
+        self.sign_input(
+            tx,
+            0,
+            &params.funding_redeemscript(),
+            params.channel_value_satoshis(),
+            EcdsaSighashType::All,
+            &self.secrets.funding_key,
+        )
+    }
+
+    fn check_funding_input(&self, tx: &Transaction) -> Result<(), SignError> {
+        let params = self.params()?;
+        if tx.input.len() != 1 || tx.input[0].previous_output != params.funding_outpoint() {
+            return Err(refused("transaction does not spend the funding output alone"));
+        }
+        Ok(())
+    }
+}
+
+impl ChannelSigner for InMemorySigner {
+    fn pubkeys(&self) -> &ChannelPublicKeys {
+        &self.pubkeys
+    }
+
+    fn channel_keys_id(&self) -> [u8; 32] {
+        self.channel_keys_id
+    }
+
+    fn provide_channel_parameters(&mut self, params: &ChannelTransactionParameters) -> Result<(), SignError> {
+        if params.holder().pubkeys != self.pubkeys {
+            return Err(refused("channel parameters carry other holder keys"));
+        }
+        if params.channel_value_satoshis() != self.channel_value_satoshis {
+            return Err(refused("channel parameters carry another channel value"));
+        }
+        match &self.channel_parameters {
+            Some(existing) if existing != params => Err(refused("channel parameters already provided")),
+            _ => {
+                self.channel_parameters = Some(params.clone());
+                Ok(())
+            }
+        }
+    }
+
+    fn channel_parameters(&self) -> Option<&ChannelTransactionParameters> {
+        self.channel_parameters.as_ref()
+    }
+
+    fn get_per_commitment_point(&self, commitment_number: u64) -> Result<PublicKey, SignError> {
+        let secret = self.commitment_secret(commitment_number)?;
+        let key = SecretKey::from_slice(&secret).map_err(|_| SignError::InvalidInput)?;
+        Ok(PublicKey::from_secret_key(&self.secp_ctx, &key))
+    }
+
+    fn release_commitment_secret(&mut self, commitment_number: u64) -> Result<[u8; 32], SignError> {
+        let next = commitment_number.checked_add(1).ok_or(SignError::InvalidInput)?;
+        match self.policy.highest_validated_holder_commitment {
+            Some(validated) if validated >= next => {}
+            _ => return Err(refused("the next holder commitment has not been validated")),
+        }
+        let secret = self.commitment_secret(commitment_number)?;
+        self.policy.holder_revoked_below = self.policy.holder_revoked_below.max(next);
+        Ok(secret)
+    }
+
+    fn validate_holder_commitment(
+        &mut self, holder_tx: &HolderCommitmentTransaction,
+    ) -> Result<(), SignError> {
+        let commitment = holder_tx.commitment();
+        let number = commitment.commitment_number();
+        if self.holder_revoked(number) {
+            return Err(refused("holder commitment already revoked"));
+        }
+        self.check_holder_keys(commitment)?;
+        let params = self.params()?;
+        if commitment.transaction().input.first().map(|i| i.previous_output)
+            != Some(params.funding_outpoint())
+        {
+            return Err(refused("holder commitment does not spend the funding output"));
+        }
+        verify_holder_commitment_signatures(
+            &self.secp_ctx,
+            holder_tx,
+            &params.funding_redeemscript(),
+            params.channel_value_satoshis(),
+            &params.counterparty().pubkeys.funding_pubkey,
+        )
+        .map_err(SignError::InvalidCounterpartySignature)?;
+        let highest = &mut self.policy.highest_validated_holder_commitment;
+        *highest = Some(highest.map_or(number, |h| h.max(number)));
+        Ok(())
+    }
+
+    fn validate_counterparty_revocation(
+        &mut self, commitment_number: u64, secret: &SecretKey,
+    ) -> Result<(), SignError> {
+        let index = commitment_secret_index(commitment_number).ok_or(SignError::InvalidInput)?;
+        let bytes = secret.secret_bytes();
+        if commitment_number < self.policy.counterparty_revoked_below {
+            // A retransmitted revocation must carry the same secret.
+            return match self.policy.counterparty_secrets.get_secret(index) {
+                Some(known) if known == bytes => Ok(()),
+                _ => Err(refused("revocation secret differs from the one received before")),
+            };
+        }
+        match self.policy.counterparty_points.get(&commitment_number) {
+            Some(point) if *point == PublicKey::from_secret_key(&self.secp_ctx, secret) => {}
+            Some(_) => return Err(refused("revocation secret does not match the commitment's point")),
+            None => return Err(refused("no counterparty commitment with that number was signed")),
+        }
+        self.policy
+            .counterparty_secrets
+            .provide_secret(index, bytes)
+            .map_err(|_| refused("revocation secret does not derive the earlier ones or is out of order"))?;
+        self.policy.counterparty_revoked_below = commitment_number + 1;
+        self.policy.counterparty_points.retain(|number, _| *number > commitment_number);
+        Ok(())
+    }
+}
+
+impl EcdsaChannelSigner for InMemorySigner {
+    fn sign_counterparty_commitment(
+        &mut self, commitment_tx: &CommitmentTransaction,
+    ) -> Result<(Signature, Vec<Signature>), SignError> {
+        if commitment_tx.commitment_number() < self.policy.counterparty_revoked_below {
+            return Err(refused("counterparty commitment already revoked"));
+        }
+        let keys = commitment_tx.keys();
+        let expected_htlc_key =
+            derive_public_key(&self.secp_ctx, &keys.per_commitment_point, &self.pubkeys.htlc_basepoint);
+        if keys.countersignatory_htlc_key != expected_htlc_key {
+            return Err(refused("commitment is not the counterparty's (we are not its countersignatory)"));
+        }
+        self.check_funding_input(commitment_tx.transaction())?;
+        let commitment_sig = self.sign_funding_input(commitment_tx.transaction())?;
+        let htlc_key =
+            derive_private_key(&self.secp_ctx, &keys.per_commitment_point, &self.secrets.htlc_base_key);
+        let sighash_type = commitment_tx.format().countersignatory_htlc_sighash_type();
+        let mut htlc_sigs = Vec::with_capacity(commitment_tx.nondust_htlc_count());
+        for i in 0..commitment_tx.nondust_htlc_count() {
+            let (htlc, script) = commitment_tx.nondust_htlc(i).ok_or(SignError::InvalidInput)?;
+            let htlc_tx = commitment_tx.build_htlc_transaction(i).ok_or(SignError::InvalidInput)?;
+            htlc_sigs.push(self.sign_input(
+                &htlc_tx,
+                0,
+                script,
+                htlc.amount_sat(),
+                sighash_type,
+                &htlc_key,
+            )?);
+        }
+        match self.policy.counterparty_points.get(&commitment_tx.commitment_number()) {
+            Some(point) if *point != keys.per_commitment_point => {
+                return Err(refused("counterparty commitment number already signed with another point"));
+            }
+            _ => {}
+        }
+        self.policy.counterparty_points.insert(commitment_tx.commitment_number(), keys.per_commitment_point);
+        Ok((commitment_sig, htlc_sigs))
+    }
+
+    fn sign_holder_commitment(
+        &self, holder_tx: &HolderCommitmentTransaction,
+    ) -> Result<Signature, SignError> {
+        let commitment = holder_tx.commitment();
+        if self.holder_revoked(commitment.commitment_number()) {
+            return Err(refused("holder commitment already revoked"));
+        }
+        self.check_holder_keys(commitment)?;
+        self.check_funding_input(commitment.transaction())?;
+        self.sign_funding_input(commitment.transaction())
+    }
+
+    fn sign_holder_htlc_transaction(
+        &self, htlc_tx: &Transaction, input_index: usize, commitment_number: u64,
+        htlc: &HTLCOutputInCommitment,
+    ) -> Result<Signature, SignError> {
+        if self.holder_revoked(commitment_number) {
+            return Err(refused("holder commitment already revoked"));
+        }
+        let keys = self.holder_tx_keys(commitment_number)?;
+        let script = get_htlc_redeemscript(htlc, self.params()?.commitment_format(), &keys);
+        let key = derive_private_key(&self.secp_ctx, &keys.per_commitment_point, &self.secrets.htlc_base_key);
+        self.sign_input(htlc_tx, input_index, &script, htlc.amount_sat(), EcdsaSighashType::All, &key)
+    }
+
+    fn sign_holder_delayed_output(
+        &self, sweep_tx: &Transaction, input_index: usize, amount_sat: u64, commitment_number: u64,
+    ) -> Result<Signature, SignError> {
+        let keys = self.holder_tx_keys(commitment_number)?;
+        let delay = self.params()?.counterparty().selected_contest_delay;
+        let script =
+            get_revokeable_redeemscript(&keys.revocation_key, delay, &keys.broadcaster_delayed_payment_key);
+        let key = derive_private_key(
+            &self.secp_ctx,
+            &keys.per_commitment_point,
+            &self.secrets.delayed_payment_base_key,
+        );
+        self.sign_input(sweep_tx, input_index, &script, amount_sat, EcdsaSighashType::All, &key)
+    }
+
+    fn sign_justice_revoked_output(
+        &self, justice_tx: &Transaction, input_index: usize, amount_sat: u64, per_commitment_key: &SecretKey,
+    ) -> Result<Signature, SignError> {
+        let point = PublicKey::from_secret_key(&self.secp_ctx, per_commitment_key);
+        let keys = self.counterparty_tx_keys(&point)?;
+        let delay = self.params()?.holder().selected_contest_delay;
+        let script =
+            get_revokeable_redeemscript(&keys.revocation_key, delay, &keys.broadcaster_delayed_payment_key);
+        let key = derive_private_revocation_key(
+            &self.secp_ctx,
+            per_commitment_key,
+            &self.secrets.revocation_base_key,
+        );
+        self.sign_input(justice_tx, input_index, &script, amount_sat, EcdsaSighashType::All, &key)
+    }
+
+    fn sign_justice_revoked_htlc(
+        &self, justice_tx: &Transaction, input_index: usize, per_commitment_key: &SecretKey,
+        htlc: &HTLCOutputInCommitment,
+    ) -> Result<Signature, SignError> {
+        let point = PublicKey::from_secret_key(&self.secp_ctx, per_commitment_key);
+        let keys = self.counterparty_tx_keys(&point)?;
+        let script = get_htlc_redeemscript(htlc, self.params()?.commitment_format(), &keys);
+        let key = derive_private_revocation_key(
+            &self.secp_ctx,
+            per_commitment_key,
+            &self.secrets.revocation_base_key,
+        );
+        self.sign_input(justice_tx, input_index, &script, htlc.amount_sat(), EcdsaSighashType::All, &key)
+    }
+
+    fn sign_counterparty_htlc_transaction(
+        &self, claim_tx: &Transaction, input_index: usize, per_commitment_point: &PublicKey,
+        htlc: &HTLCOutputInCommitment,
+    ) -> Result<Signature, SignError> {
+        let keys = self.counterparty_tx_keys(per_commitment_point)?;
+        let script = get_htlc_redeemscript(htlc, self.params()?.commitment_format(), &keys);
+        let key = derive_private_key(&self.secp_ctx, per_commitment_point, &self.secrets.htlc_base_key);
+        self.sign_input(claim_tx, input_index, &script, htlc.amount_sat(), EcdsaSighashType::All, &key)
+    }
+
+    fn sign_counterparty_payment_input(
+        &self, sweep_tx: &Transaction, input_index: usize, amount_sat: u64,
+    ) -> Result<Signature, SignError> {
+        match self.params()?.commitment_format() {
+            CommitmentFormat::StaticRemoteKey => {
+                let script_code = crate::ln::chan_utils::p2wpkh_script(&self.pubkeys.payment_point);
+                let hash = SighashCache::new(sweep_tx)
+                    .p2wpkh_signature_hash(
+                        input_index,
+                        &script_code,
+                        Amount::from_sat(amount_sat),
+                        EcdsaSighashType::All,
+                    )
+                    .map_err(|_| SignError::InvalidInput)?;
+                Ok(self
+                    .secp_ctx
+                    .sign_ecdsa(&Message::from_digest(hash.to_byte_array()), &self.secrets.payment_key))
+            }
+            CommitmentFormat::AnchorsZeroFeeHtlcTx => {
+                let script = get_to_countersignatory_with_anchors_redeemscript(&self.pubkeys.payment_point);
+                self.sign_input(
+                    sweep_tx,
+                    input_index,
+                    &script,
+                    amount_sat,
+                    EcdsaSighashType::All,
+                    &self.secrets.payment_key,
+                )
+            }
+        }
+    }
+
+    fn sign_closing_transaction(&self, closing_tx: &ClosingTransaction) -> Result<Signature, SignError> {
+        self.check_funding_input(closing_tx.transaction())?;
+        self.sign_funding_input(closing_tx.transaction())
+    }
+
+    fn sign_holder_anchor_input(
+        &self, anchor_tx: &Transaction, input_index: usize,
+    ) -> Result<Signature, SignError> {
+        let script = get_anchor_redeemscript(&self.pubkeys.funding_pubkey);
+        self.sign_input(
+            anchor_tx,
+            input_index,
+            &script,
+            ANCHOR_OUTPUT_VALUE_SATOSHI,
+            EcdsaSighashType::All,
+            &self.secrets.funding_key,
+        )
+    }
+
+    fn sign_channel_announcement_with_funding_key(
+        &self, signed_bytes: &[u8],
+    ) -> Result<Signature, SignError> {
+        let hash = sha256d::Hash::hash(signed_bytes);
+        Ok(self.secp_ctx.sign_ecdsa(&Message::from_digest(hash.to_byte_array()), &self.secrets.funding_key))
+    }
+}
