@@ -3,5 +3,6 @@
 
 pub mod features;
 pub mod msgs;
+pub mod onion;
 pub mod types;
 pub mod wire;

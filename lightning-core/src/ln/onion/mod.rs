@@ -1,0 +1,38 @@
+//! BOLT 4 onion routing: Sphinx packets, hop payloads, failures and route
+//! blinding.
+//!
+//! - [`keys`]: the per-hop keys (`rho`, `mu`, `um`, `pad`, `ammag`, ...), the
+//!   ChaCha20 streams and the blinding of ephemeral keys along a route.
+//! - [`packet`]: the 1366-byte [`OnionPacket`], its construction for up to
+//!   [`MAX_HOPS`] hops ([`construct_onion_packet`]) and the peeling of one
+//!   layer with a known shared secret ([`peel_onion_with_shared_secret`]).
+//! - [`payload`]: typed hop payloads, [`OutboundHopPayload`] to send and
+//!   [`InboundHopPayload`] decoded under the BOLT 4 reader rules.
+//! - [`failure`]: every failure code with its data, the return packet built by
+//!   the erring node, re-obfuscated by each hop back and attributed by the
+//!   origin.
+//! - [`blinding`]: building a [`BlindedPath`] and unblinding a hop inside one.
+//! - [`process`]: what a node does with an incoming HTLC's onion:
+//!   [`peel_payment_onion`] gets the shared secret from the
+//!   [`NodeSigner`](crate::sign::NodeSigner), peels, validates the payload,
+//!   unblinds if needed, and answers with the next hop or with the exact
+//!   failure to send back.
+
+pub mod blinding;
+pub mod failure;
+pub mod keys;
+pub mod packet;
+pub mod payload;
+pub mod process;
+
+pub use blinding::{build_blinded_path, unblind_hop, BlindedHop, BlindedPath, EncryptedDataTlvs};
+pub use failure::{
+    build_failure_packet, decode_failure_packet, obfuscate_failure_packet, DecodedFailure, FailureCode,
+    FailureMessage, FailureReason,
+};
+pub use packet::{
+    construct_onion_packet, peel_onion_with_shared_secret, ConstructedOnion, OnionPacket, MAX_HOPS,
+    ONION_PACKET_LEN,
+};
+pub use payload::{InboundHopPayload, OutboundHopPayload};
+pub use process::{peel_payment_onion, HtlcFailure, IncomingHtlc, NextHop, PeeledPaymentHop};
