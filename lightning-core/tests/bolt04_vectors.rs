@@ -482,3 +482,87 @@ fn payment_onion_through_a_blinded_path() {
         other => panic!("{other:?}"),
     }
 }
+
+/// `failure_attribution.json`: attribution data added at every hop on the
+/// way back, byte for byte, for a failure and for a success, and the origin's
+/// check of every hop's HMACs and hold times.
+#[test]
+fn attribution_data_at_every_hop() {
+    use lightning_core::bitcoin::secp256k1::ecdh::SharedSecret;
+    use lightning_core::ln::onion::attribution::{verify_attribution_data, AttributionData};
+
+    let doc = load_vectors("bolt04/failure_attribution.json");
+    // The hold times are listed by position on the way back: the erring
+    // node 4 reports htlc_hold_time[0], node 0 reports htlc_hold_time[4].
+    let hold_time =
+        |node: u64| doc["params"]["hops"][4 - node as usize]["htlc_hold_time"].as_u64().unwrap() as u32;
+    let ss_of = |step: &Value| hex32(step, "shared_secret");
+    let forwarding = doc["forwarding"].as_array().unwrap();
+
+    // Failure: each node covers the packet it received (the erring node its
+    // packet before obfuscation).
+    let mut packet = hex_field(&doc["creation"], "raw_error_packet");
+    let mut data = AttributionData::new();
+    for step in forwarding {
+        let ss = ss_of(step);
+        data.add_hop(&ss, hold_time(step["node"].as_u64().unwrap()), &packet);
+        obfuscate_failure_packet(&ss, &mut packet);
+        assert_eq!(packet, hex_field(step, "error_packet"));
+        assert_eq!(data.0.to_vec(), hex_field(step, "attribution_data"), "failure, node {}", step["node"]);
+    }
+    let mut route: Vec<SharedSecret> =
+        forwarding.iter().map(|s| SharedSecret::from_bytes(ss_of(s))).collect();
+    route.reverse();
+    let decoded = decode_failure_packet(&route, &packet).unwrap();
+    let attribution = verify_attribution_data(&route, &data, Some(&packet), Some(decoded.hop_index));
+    assert_eq!(attribution.first_invalid_hop, None);
+    assert_eq!(attribution.hold_times, vec![5, 4, 3, 2, 1]);
+
+    // Attribution data changed after hop 0 sent it (here a hold time) fails
+    // hop 0's HMAC; slots beyond a 5-hop route are covered by nobody.
+    let mut tampered = data.clone();
+    tampered.0[8] ^= 1;
+    let a = verify_attribution_data(&route, &tampered, Some(&packet), Some(4));
+    assert_eq!(a.first_invalid_hop, Some(0));
+    let mut unused = data.clone();
+    unused.0[80 + 4 * 105] ^= 1; // block of a 7th hop
+    assert_eq!(verify_attribution_data(&route, &unused, Some(&packet), Some(4)).first_invalid_hop, None);
+    // A failure packet flipped on the link between hops 2 and 1 (route order)
+    // matches no hop's failure HMAC, but the attribution data pins it: hops 0
+    // and 1 vouch for what they received, hop 2's HMACs do not match it.
+    let mut packet = hex_field(&doc["creation"], "raw_error_packet");
+    let mut data = AttributionData::new();
+    for step in forwarding {
+        let ss = ss_of(step);
+        data.add_hop(&ss, hold_time(step["node"].as_u64().unwrap()), &packet);
+        obfuscate_failure_packet(&ss, &mut packet);
+        if step["node"] == 2 {
+            packet[100] ^= 1;
+        }
+    }
+    assert!(decode_failure_packet(&route, &packet).is_err());
+    let a = verify_attribution_data(&route, &data, Some(&packet), None);
+    assert_eq!(a.first_invalid_hop, Some(2));
+    assert_eq!(a.hold_times, vec![5, 4]);
+
+    // Success: no message.
+    let mut data = AttributionData::new();
+    for (step, expected) in forwarding.iter().zip(doc["success_attribution"].as_array().unwrap()) {
+        assert_eq!(step["node"], expected["node"]);
+        data.add_hop(&ss_of(step), hold_time(step["node"].as_u64().unwrap()), &[]);
+        assert_eq!(
+            data.0.to_vec(),
+            hex_field(expected, "attribution_data"),
+            "success, node {}",
+            step["node"]
+        );
+    }
+    let attribution = verify_attribution_data(&route, &data, None, None);
+    assert_eq!(
+        attribution,
+        lightning_core::ln::onion::attribution::Attribution {
+            hold_times: vec![5, 4, 3, 2, 1],
+            first_invalid_hop: None
+        }
+    );
+}

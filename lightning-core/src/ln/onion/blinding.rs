@@ -399,8 +399,10 @@ pub fn aggregate_payinfo(
     for relay in relays.iter().rev() {
         let hop_base = relay.fee_base_msat as u128;
         let hop_prop = relay.fee_proportional_millionths as u128;
-        base = (hop_base * M + base.checked_mul(M + hop_prop)? + M - 1) / M;
-        prop = ((prop + hop_prop) * M + prop.checked_mul(hop_prop)? + M - 1) / M;
+        base = (hop_base * M).checked_add(base.checked_mul(M + hop_prop)?)?.div_ceil(M);
+        prop = (prop.checked_add(hop_prop)?.checked_mul(M)?)
+            .checked_add(prop.checked_mul(hop_prop)?)?
+            .div_ceil(M);
         cltv = cltv.checked_add(relay.cltv_expiry_delta as u32)?;
     }
     Some(BlindedPayInfo {

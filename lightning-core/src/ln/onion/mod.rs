@@ -11,6 +11,8 @@
 //! - [`failure`]: every failure code with its data, the return packet built by
 //!   the erring node, re-obfuscated by each hop back and attributed by the
 //!   origin.
+//! - [`attribution`]: `attribution_data` (attributable failures and hold
+//!   times): added at every hop back, checked at the origin.
 //! - [`blinding`]: building a [`BlindedPath`] and unblinding a hop inside one.
 //! - [`process`]: what a node does with an incoming HTLC's onion:
 //!   [`peel_payment_onion`] gets the shared secret from the
@@ -18,6 +20,7 @@
 //!   unblinds if needed, and answers with the next hop or with the exact
 //!   failure to send back.
 
+pub mod attribution;
 pub mod blinding;
 pub mod failure;
 pub mod keys;
