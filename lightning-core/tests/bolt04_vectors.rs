@@ -23,7 +23,8 @@ use lightning_core::ln::onion::keys::{self, KeyType};
 use lightning_core::ln::onion::payload::OutboundHopPayload;
 use lightning_core::ln::onion::process::{BlindedNextHop, NextHop};
 use lightning_core::ln::onion::{
-    construct_onion_packet, peel_payment_onion, HtlcFailure, IncomingHtlc, OnionPacket, ONION_PACKET_LEN,
+    blinded_path_hops, construct_onion_packet, construct_payment_onion, peel_payment_onion, HtlcFailure,
+    IncomingHtlc, OnionPacket, ONION_PACKET_LEN,
 };
 use lightning_core::ln::types::{PaymentHash, ShortChannelId};
 use lightning_core::util::ser::{decode_exact, Writeable};
@@ -372,6 +373,27 @@ fn payment_onion_through_a_blinded_path() {
         construct_onion_packet(&secp, &secret(gen, "session_key"), &node_ids, &payloads, &associated_data)
             .unwrap();
     assert_eq!(onion.packet.encode(), hex_field(gen, "onion"));
+
+    // The same onion from the blinded path as a BOLT 12 invoice gives it.
+    let route = &gen["blinded_route"];
+    let path = BlindedPath {
+        introduction_node: IntroductionNode::NodeId(pubkey(route, "first_node_id")),
+        first_path_key: pubkey(route, "first_path_key"),
+        hops: blinded
+            .iter()
+            .map(|h| blinding::BlindedHop {
+                blinded_node_id: pubkey(h, "blinded_node_id"),
+                encrypted_recipient_data: hex_field(h, "encrypted_data"),
+            })
+            .collect(),
+    };
+    let mut hops = vec![(node_ids[0], typed[0].clone())];
+    hops.extend(blinded_path_hops(&path, 100000, 150000, 749000).unwrap());
+    assert_eq!(hops.iter().map(|h| h.0).collect::<Vec<_>>(), node_ids);
+    let again =
+        construct_payment_onion(&secp, &secret(gen, "session_key"), &hops, &PaymentHash(associated_data))
+            .unwrap();
+    assert_eq!(again, onion);
 
     // Every hop peels the onion it receives into the next one.
     let decrypt = doc["decrypt"]["hops"].as_array().unwrap();

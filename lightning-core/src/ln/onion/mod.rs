@@ -37,5 +37,5 @@ pub use packet::{
     construct_onion_packet, peel_onion_with_shared_secret, ConstructedOnion, OnionPacket, MAX_HOPS,
     ONION_PACKET_LEN,
 };
-pub use payload::{InboundHopPayload, OutboundHopPayload};
+pub use payload::{blinded_path_hops, construct_payment_onion, InboundHopPayload, OutboundHopPayload};
 pub use process::{peel_payment_onion, HtlcFailure, IncomingHtlc, NextHop, PeeledPaymentHop};

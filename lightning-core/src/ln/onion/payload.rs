@@ -221,6 +221,68 @@ impl Writeable for OutboundHopPayload {
     }
 }
 
+/// Builds a payment onion from typed payloads, one `(node id, payload)` per hop;
+/// the payment hash is the associated data.
+pub fn construct_payment_onion<C: bitcoin::secp256k1::Signing>(
+    secp_ctx: &bitcoin::secp256k1::Secp256k1<C>, session_key: &bitcoin::secp256k1::SecretKey,
+    hops: &[(PublicKey, OutboundHopPayload)], payment_hash: &crate::ln::types::PaymentHash,
+) -> Result<super::packet::ConstructedOnion, super::packet::OnionBuildError> {
+    let node_ids: Vec<PublicKey> = hops.iter().map(|(id, _)| *id).collect();
+    let payloads: Vec<Vec<u8>> = hops.iter().map(|(_, p)| p.encode()).collect();
+    super::packet::construct_onion_packet(secp_ctx, session_key, &node_ids, &payloads, &payment_hash.0)
+}
+
+/// Why a blinded path cannot be turned into hops of an onion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlindedHopsError {
+    /// The path has no hop.
+    EmptyPath,
+    /// The introduction node is given by a channel, which the caller must
+    /// first resolve to a node id from its network graph.
+    UnresolvedIntroductionNode,
+}
+
+/// The onion hops that cross a blinded path (BOLT 4 "The reader of the
+/// `blinded_path`", for payments): the introduction node by its real id with
+/// `current_path_key`, every later hop by its blinded id, and the recipient
+/// with the amounts and final CLTV. Prepend the unblinded hops that reach the
+/// introduction node.
+pub fn blinded_path_hops(
+    path: &super::blinding::BlindedPath, amt_to_forward_msat: u64, total_amount_msat: u64,
+    outgoing_cltv_value: u32,
+) -> Result<Vec<(PublicKey, OutboundHopPayload)>, BlindedHopsError> {
+    let intro_id = match path.introduction_node {
+        super::blinding::IntroductionNode::NodeId(id) => id,
+        super::blinding::IntroductionNode::DirectedShortChannelId { .. } => {
+            return Err(BlindedHopsError::UnresolvedIntroductionNode)
+        }
+    };
+    let last = path.hops.len().checked_sub(1).ok_or(BlindedHopsError::EmptyPath)?;
+    Ok(path
+        .hops
+        .iter()
+        .enumerate()
+        .map(|(i, hop)| {
+            let node_id = if i == 0 { intro_id } else { hop.blinded_node_id };
+            let current_path_key = (i == 0).then_some(path.first_path_key);
+            let encrypted_recipient_data = hop.encrypted_recipient_data.clone();
+            let payload = if i == last {
+                OutboundHopPayload::BlindedReceive {
+                    amt_to_forward_msat,
+                    total_amount_msat,
+                    outgoing_cltv_value,
+                    encrypted_recipient_data,
+                    current_path_key,
+                    custom_records: CustomRecords::new(),
+                }
+            } else {
+                OutboundHopPayload::BlindedForward { encrypted_recipient_data, current_path_key }
+            };
+            (node_id, payload)
+        })
+        .collect())
+}
+
 /// Why a hop refuses its payload. For an unblinded payload the answer is
 /// `invalid_onion_payload` naming [`PayloadError::tlv_type`] at
 /// [`PayloadError::offset`]; inside a blinded path it is
