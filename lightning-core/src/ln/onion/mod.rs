@@ -19,6 +19,21 @@
 //!   [`NodeSigner`](crate::sign::NodeSigner), peels, validates the payload,
 //!   unblinds if needed, and answers with the next hop or with the exact
 //!   failure to send back.
+//!
+//! Decisions where BOLT 4 leaves room:
+//! - [`OnionPacket`] keeps its ephemeral key as the 33 bytes sent, so a packet
+//!   with a key off the curve still decodes and is answered with
+//!   `invalid_onion_key` instead of failing the whole `update_add_htlc`.
+//! - A failure is padded so `failure_len + pad_len` is 256 (the SHOULD); the
+//!   origin always runs [`MAX_HOPS`] decryption rounds.
+//! - `channel_update` in failures is kept as raw bytes; parsing it (and never
+//!   applying it to the graph) is the router's job.
+//! - Custom payload records: odd types `>= 65536` reach the recipient, unknown
+//!   even types fail the payload, unknown odd types below 65536 are ignored.
+//!   A blinded final payload may carry custom records: "no other TLV field" is
+//!   read as no other *known* field.
+//! - Replay protection (a repeated HMAC) and the checks against our own
+//!   channels and block height stay with the caller of [`peel_payment_onion`].
 
 pub mod attribution;
 pub mod blinding;

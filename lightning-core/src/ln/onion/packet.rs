@@ -389,14 +389,23 @@ pub fn peel_onion_with_shared_secret<C: bitcoin::secp256k1::Verification>(
     secp_ctx: &Secp256k1<C>, shared_secret: SharedSecret, packet: &OnionPacket, associated_data: &[u8],
 ) -> Result<PeeledOnion, OnionPeelError> {
     let public_key = check_packet_header(packet)?;
+    peel_onion_with_parsed_key(secp_ctx, shared_secret, &public_key, packet, associated_data)
+}
+
+/// [`peel_onion_with_shared_secret`] once the header was checked and the key
+/// parsed (parsing a key is a square root; a forwarding node does it once).
+pub(super) fn peel_onion_with_parsed_key<C: bitcoin::secp256k1::Verification>(
+    secp_ctx: &Secp256k1<C>, shared_secret: SharedSecret, public_key: &PublicKey, packet: &OnionPacket,
+    associated_data: &[u8],
+) -> Result<PeeledOnion, OnionPeelError> {
     let ss = shared_secret.secret_bytes();
     let mut hop_payloads = packet.hop_payloads;
     let peeled = peel_hop_payloads(&ss, &mut hop_payloads, &packet.hmac, associated_data)?;
     let next_packet = if peeled.is_final() {
         None
     } else {
-        let next_key = keys::next_ephemeral_pubkey(secp_ctx, &public_key, &ss)
-            .map_err(|_| OnionPeelError::InvalidKey)?;
+        let next_key =
+            keys::next_ephemeral_pubkey(secp_ctx, public_key, &ss).map_err(|_| OnionPeelError::InvalidKey)?;
         Some(OnionPacket {
             version: ONION_VERSION,
             public_key: next_key.serialize(),

@@ -194,20 +194,25 @@ pub fn peel_payment_onion<NS: NodeSigner + ?Sized, C: Verification>(
         .ecdh(Recipient::Node, &onion_key, blinding.as_ref().map(|(_, _, tweak)| tweak))
         .map_err(|_| malformed(FailureCode::INVALID_ONION_KEY))?;
 
-    let peeled =
-        packet::peel_onion_with_shared_secret(secp_ctx, shared_secret, htlc.onion, &htlc.payment_hash.0)
-            .map_err(|e| match e {
-                OnionPeelError::InvalidVersion => malformed(FailureCode::INVALID_ONION_VERSION),
-                OnionPeelError::InvalidKey => malformed(FailureCode::INVALID_ONION_KEY),
-                OnionPeelError::InvalidHmac => malformed(FailureCode::INVALID_ONION_HMAC),
-                OnionPeelError::InvalidPayloadLength => {
-                    if htlc.path_key.is_some() {
-                        malformed(FailureCode::INVALID_ONION_BLINDING)
-                    } else {
-                        fail(shared_secret, FailureReason::InvalidOnionPayload { tlv: None })
-                    }
-                }
-            })?;
+    let peeled = packet::peel_onion_with_parsed_key(
+        secp_ctx,
+        shared_secret,
+        &onion_key,
+        htlc.onion,
+        &htlc.payment_hash.0,
+    )
+    .map_err(|e| match e {
+        OnionPeelError::InvalidVersion => malformed(FailureCode::INVALID_ONION_VERSION),
+        OnionPeelError::InvalidKey => malformed(FailureCode::INVALID_ONION_KEY),
+        OnionPeelError::InvalidHmac => malformed(FailureCode::INVALID_ONION_HMAC),
+        OnionPeelError::InvalidPayloadLength => {
+            if htlc.path_key.is_some() {
+                malformed(FailureCode::INVALID_ONION_BLINDING)
+            } else {
+                fail(shared_secret, FailureReason::InvalidOnionPayload { tlv: None })
+            }
+        }
+    })?;
 
     let blinding_failure = || {
         if htlc.path_key.is_some() {
