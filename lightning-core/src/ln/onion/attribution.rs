@@ -77,21 +77,26 @@ impl AttributionData {
         u32::from_be_bytes([self.0[s], self.0[s + 1], self.0[s + 2], self.0[s + 3]])
     }
 
+    /// Byte offset of block `x` (the HMACs of the node `x` hops away).
+    fn block_offset(x: usize) -> usize {
+        HOLD_TIMES_LEN + hmac_index(x, ATTRIBUTION_MAX_HOPS - 1 - x) * TRUNCATED_HMAC_LEN
+    }
+
     /// Moves everything one hop further from the front: hold times right by
     /// one slot, each block's HMACs to the next block, dropping the
     /// left-most (largest `y`) of each.
     fn shift_right(&mut self) {
         self.0.copy_within(0..HOLD_TIMES_LEN - HOLD_TIME_LEN, HOLD_TIME_LEN);
         self.0[..HOLD_TIME_LEN].fill(0);
+        // Block x keeps y = 18 - x ..= 0, its last 19 - x HMACs, which become
+        // all of block x + 1. Going backwards never overwrites unread data.
         for x in (0..ATTRIBUTION_MAX_HOPS - 1).rev() {
-            for y in 0..ATTRIBUTION_MAX_HOPS - 1 - x {
-                let v: [u8; TRUNCATED_HMAC_LEN] = self.hmac(hmac_index(x, y)).try_into().unwrap_or([0; 4]);
-                self.hmac_mut(hmac_index(x + 1, y)).copy_from_slice(&v);
-            }
+            let kept = (ATTRIBUTION_MAX_HOPS - 1 - x) * TRUNCATED_HMAC_LEN;
+            let src = Self::block_offset(x) + TRUNCATED_HMAC_LEN;
+            self.0.copy_within(src..src + kept, Self::block_offset(x + 1));
         }
-        for y in 0..ATTRIBUTION_MAX_HOPS {
-            self.hmac_mut(hmac_index(0, y)).fill(0);
-        }
+        let first = Self::block_offset(0);
+        self.0[first..first + ATTRIBUTION_MAX_HOPS * TRUNCATED_HMAC_LEN].fill(0);
     }
 
     /// The inverse of [`Self::shift_right`] (what was dropped comes back as
@@ -100,13 +105,14 @@ impl AttributionData {
         self.0.copy_within(HOLD_TIME_LEN..HOLD_TIMES_LEN, 0);
         self.0[HOLD_TIMES_LEN - HOLD_TIME_LEN..HOLD_TIMES_LEN].fill(0);
         for x in 1..ATTRIBUTION_MAX_HOPS {
-            for y in 0..ATTRIBUTION_MAX_HOPS - x {
-                let v: [u8; TRUNCATED_HMAC_LEN] = self.hmac(hmac_index(x, y)).try_into().unwrap_or([0; 4]);
-                self.hmac_mut(hmac_index(x - 1, y)).copy_from_slice(&v);
-            }
-            self.hmac_mut(hmac_index(x - 1, ATTRIBUTION_MAX_HOPS - x)).fill(0);
+            let len = (ATTRIBUTION_MAX_HOPS - x) * TRUNCATED_HMAC_LEN;
+            let src = Self::block_offset(x);
+            let dst = Self::block_offset(x - 1);
+            self.0.copy_within(src..src + len, dst + TRUNCATED_HMAC_LEN);
+            self.0[dst..dst + TRUNCATED_HMAC_LEN].fill(0);
         }
-        self.hmac_mut(hmac_index(ATTRIBUTION_MAX_HOPS - 1, 0)).fill(0);
+        let last = Self::block_offset(ATTRIBUTION_MAX_HOPS - 1);
+        self.0[last..last + TRUNCATED_HMAC_LEN].fill(0);
     }
 
     /// `hmac_0_y` under `um`: over the message, the first `y + 1` hold times
