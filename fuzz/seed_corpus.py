@@ -43,6 +43,35 @@ def main():
     for hexmsg in ["0012000a0003000000", "00130002 0000", "0011" + "00" * 32 + "0002 6869",
                    "0001" + "00" * 32 + "0000", "8001010203", "8002"]:
         save("wire_message", bytes.fromhex(hexmsg.replace(" ", "")))
+    seed_onion()
+
+
+def seed_onion():
+    """BOLT 4: hop payloads, failure messages and packets, encrypted data."""
+    onion = load("bolt04/onion-test.json")
+    for i, hop in enumerate(onion["generate"]["hops"]):
+        payload = bytes.fromhex(hop["payload"])
+        save("onion_peel", payload + bytes(32))
+        body = payload[3:] if payload[0] == 0xFD else payload[1:]
+        save("hop_payload", bytes([1 if i == 4 else 0]) + body)
+    blinded = load("bolt04/blinded-payment-onion-test.json")
+    for i, hop in enumerate(blinded["generate"]["full_route"]["hops"]):
+        payload = bytes.fromhex(hop["payload"])
+        save("onion_peel", payload + bytes(32))
+        save("hop_payload", bytes([(1 if i == 4 else 0) | (2 if i > 1 else 0)]) + payload[1:])
+    err = load("bolt04/onion-error-test.json")
+    save("failure_message", bytes.fromhex(err["generate"]["failure_message"]))
+    save("failure_packet", bytes.fromhex(err["errorpacket"]))
+    attr = load("bolt04/failure_attribution.json")
+    save("failure_message", bytes.fromhex(attr["creation"]["encoded_failure_message"])[:320])
+    save("failure_packet", bytes.fromhex(attr["forwarding"][-1]["error_packet"]))
+    for hexmsg in ["1007000401020304", "400f00000000000000640000c350", "c0180000000000000000000000000000000000000000000000000000000000000000",
+                   "4016fd0201000a", "4016", "100c000000000000006400000", "0063ffee"]:
+        data = bytes.fromhex(hexmsg if len(hexmsg) % 2 == 0 else hexmsg + "0")
+        save("failure_message", data)
+    rb = load("bolt04/route-blinding-test.json")
+    for hop in rb["generate"]["hops"]:
+        save("encrypted_data_tlv", bytes.fromhex(hop["encoded_tlvs"]))
 
 
 if __name__ == "__main__":

@@ -17,4 +17,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("wire_message", targets::wire_message),
     ("tlv_stream", targets::tlv_stream),
     ("bigsize", targets::bigsize),
+    ("onion_peel", targets::onion_peel),
+    ("hop_payload", targets::hop_payload),
+    ("failure_message", targets::failure_message),
+    ("failure_packet", targets::failure_packet),
+    ("encrypted_data_tlv", targets::encrypted_data_tlv),
 ];

@@ -4,6 +4,7 @@
 pub mod chan_utils;
 pub mod features;
 pub mod msgs;
+pub mod onion;
 pub mod peer_channel_encryptor;
 pub mod peer_handler;
 pub mod types;
