@@ -10,7 +10,7 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::{Address, Network};
 use core::fmt;
 use core::str::FromStr;
-use lightning_core::ln::features::{Bolt11InvoiceContext, Bolt11InvoiceFeatures, Features};
+use lightning_core::ln::features::{feature_info, Bolt11InvoiceContext, Bolt11InvoiceFeatures, Features};
 use lightning_core::ln::types::{PaymentHash, PaymentSecret};
 
 /// The expiry when the invoice has no `x` field: one hour.
@@ -45,7 +45,11 @@ impl Bolt11Invoice {
         };
         let payment_secret = *raw.payment_secret().ok_or(Bolt11Error::MissingPaymentSecret)?;
         if let Some(features) = raw.features() {
-            if let Some(bit) = features.unknown_required_bits().next() {
+            // An even bit fails the invoice only if BOLT 9 defines no feature for
+            // it at all. A feature BOLT 9 defines for another context only (e.g.
+            // `gossip_queries_ex`, set by older eclair invoices) means nothing
+            // to a payer and is ignored, as eclair does.
+            if let Some(bit) = features.set_bits().find(|bit| bit % 2 == 0 && feature_info(*bit).is_none()) {
                 return Err(Bolt11Error::UnknownRequiredFeature(bit));
             }
             // Dependencies among the features an invoice may carry (unknown odd
