@@ -36,8 +36,8 @@
 use crate::currency::{format_hrp, Currency};
 use crate::encoding::{push_bytes_as_fes, push_u64_fixed};
 use crate::fields::{
-    push_bytes_field, push_fallback_field, push_features_field, push_int_field, push_route_hint_field, tag,
-    Bolt11InvoiceDescription, Fallback, RouteHint, MAX_FIELD_BYTES,
+    push_bytes_field, push_fallback_field, push_features_field, push_fixed_field, push_int_field,
+    push_route_hint_field, tag, Bolt11InvoiceDescription, Fallback, RouteHint,
 };
 use crate::raw::{SignedRawBolt11Invoice, TIMESTAMP_FES};
 use crate::{Bolt11Error, Bolt11Invoice};
@@ -260,23 +260,12 @@ impl CompleteInvoiceBuilder {
         let hrp = format_hrp(self.currency, self.amount_msat);
         let mut data = Vec::with_capacity(256);
         push_u64_fixed(self.timestamp_secs, TIMESTAMP_FES, &mut data);
-        push_bytes_field(
-            tag::PAYMENT_HASH,
-            &self.payment_hash.0,
-            Bolt11Error::MissingPaymentHash,
-            &mut data,
-        )?;
-        push_bytes_field(
-            tag::PAYMENT_SECRET,
-            &self.payment_secret.0,
-            Bolt11Error::MissingPaymentSecret,
-            &mut data,
-        )?;
+        // The field order of the current spec examples: s, p, d or h, then the
+        // optional ones.
+        push_fixed_field(tag::PAYMENT_SECRET, &self.payment_secret.0, &mut data);
+        push_fixed_field(tag::PAYMENT_HASH, &self.payment_hash.0, &mut data);
         match &self.description {
             Bolt11InvoiceDescription::Direct(text) => {
-                if text.len() > MAX_FIELD_BYTES {
-                    return Err(Bolt11Error::DescriptionTooLong);
-                }
                 push_bytes_field(
                     tag::DESCRIPTION,
                     text.as_bytes(),
@@ -285,16 +274,11 @@ impl CompleteInvoiceBuilder {
                 )?;
             }
             Bolt11InvoiceDescription::Hash(hash) => {
-                push_bytes_field(
-                    tag::DESCRIPTION_HASH,
-                    hash.as_ref(),
-                    Bolt11Error::MissingDescription,
-                    &mut data,
-                )?;
+                push_fixed_field(tag::DESCRIPTION_HASH, hash.as_ref(), &mut data)
             }
         }
         if let Some(key) = &self.payee_pub_key {
-            push_bytes_field(tag::PAYEE_PUB_KEY, &key.serialize(), Bolt11Error::BadSignature, &mut data)?;
+            push_fixed_field(tag::PAYEE_PUB_KEY, &key.serialize(), &mut data);
         }
         if let Some(secs) = self.expiry_time_secs {
             push_int_field(tag::EXPIRY, secs, &mut data);

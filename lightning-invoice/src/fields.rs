@@ -357,6 +357,13 @@ pub(crate) fn push_bytes_field(
     Ok(())
 }
 
+/// Appends a field holding a hash or a key (32 or 33 bytes: always fits).
+pub(crate) fn push_fixed_field(field_tag: u8, bytes: &[u8], out: &mut Vec<u8>) {
+    let mut value = Vec::with_capacity(fes_len_for_bytes(bytes.len()));
+    push_bytes_as_fes(bytes, &mut value);
+    push_field(field_tag, &value, out);
+}
+
 /// Appends an integer field in its minimal form.
 pub(crate) fn push_int_field(field_tag: u8, value: u64, out: &mut Vec<u8>) {
     let mut fes = Vec::with_capacity(13);

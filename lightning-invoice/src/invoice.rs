@@ -205,3 +205,61 @@ impl fmt::Display for Bolt11Invoice {
         self.raw.fmt(f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Currency, InvoiceBuilder};
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+
+    fn invoice() -> Bolt11Invoice {
+        let secp = Secp256k1::new();
+        let key = SecretKey::from_slice(&[1; 32]).unwrap();
+        InvoiceBuilder::new(Currency::Bitcoin)
+            .description("d".into())
+            .payment_hash(PaymentHash([2; 32]))
+            .payment_secret(PaymentSecret([3; 32]))
+            .timestamp_secs(1_000)
+            .expiry_time_secs(u64::MAX)
+            .build_signed(|m| secp.sign_ecdsa_recoverable(m, &key))
+            .unwrap()
+    }
+
+    #[test]
+    fn whole_invoice_rules() {
+        let mut raw = invoice().into_raw();
+        let mut mpp_only = Bolt11InvoiceFeatures::empty();
+        mpp_only.set_basic_mpp_optional();
+        raw.fields.features = Some(mpp_only);
+        assert!(matches!(
+            Bolt11Invoice::from_signed(raw.clone()),
+            Err(Bolt11Error::MissingFeatureDependency(m)) if m.feature == "basic_mpp"
+        ));
+        // An odd bit of a feature defined for another context only is ignored;
+        // so is its even bit (an old eclair set gossip_queries_ex in invoices).
+        let mut other_context = Bolt11InvoiceFeatures::empty();
+        other_context.set_bit(10);
+        other_context.set_bit(23);
+        raw.fields.features = Some(other_context);
+        assert!(Bolt11Invoice::from_signed(raw.clone()).is_ok());
+
+        raw.fields.features = None;
+        raw.fields.description_hash = Some(sha256::Hash::hash(b"d"));
+        assert_eq!(Bolt11Invoice::from_signed(raw.clone()), Err(Bolt11Error::BothDescriptionAndHash));
+        raw.fields.description = None;
+        raw.fields.description_hash = None;
+        assert_eq!(Bolt11Invoice::from_signed(raw.clone()), Err(Bolt11Error::MissingDescription));
+        raw.fields.payment_hash = None;
+        assert_eq!(Bolt11Invoice::from_signed(raw), Err(Bolt11Error::MissingPaymentHash));
+    }
+
+    #[test]
+    fn expiry_saturates() {
+        let inv = invoice();
+        assert_eq!(inv.expiry_time_secs(), u64::MAX);
+        assert_eq!(inv.expires_at_secs(), u64::MAX);
+        assert!(!inv.is_expired_at(u64::MAX - 1));
+        assert!(inv.description_matches("d"));
+        assert!(!inv.description_matches("e"));
+    }
+}
