@@ -3,6 +3,7 @@
 //! gossip, invoices); `lightning-node demo` runs a local network in one command.
 
 mod demo;
+mod invoice_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -22,12 +23,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Checks a BOLT 11 invoice and prints its fields as one JSON object.
+    DecodeInvoice {
+        /// The invoice string (a `lightning:` prefix is allowed).
+        invoice: String,
+    },
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { json } => demo::run(json),
+        Command::DecodeInvoice { invoice } => invoice_cmd::run(&invoice),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
