@@ -43,6 +43,9 @@ def main():
     for hexmsg in ["0012000a0003000000", "00130002 0000", "0011" + "00" * 32 + "0002 6869",
                    "0001" + "00" * 32 + "0000", "8001010203", "8002"]:
         save("wire_message", bytes.fromhex(hexmsg.replace(" ", "")))
+    b11 = load("bolt11/invoices.json")
+    for case in b11["valid"] + b11["invalid"]:
+        save("bolt11_invoice", case["invoice"].encode())
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-//! Fuzz targets over the parsers of `lightning-core` that eat peer data.
+//! Fuzz targets over the parsers of `lightning-core` (and of `lightning-invoice`)
+//! that eat untrusted data.
 //!
 //! Each target is a plain function here, so the same code runs under libFuzzer
 //! (`fuzz_targets/`, nightly + `cargo fuzz run NAME --features libfuzzer`) and in
@@ -17,4 +18,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("wire_message", targets::wire_message),
     ("tlv_stream", targets::tlv_stream),
     ("bigsize", targets::bigsize),
+    ("bolt11_invoice", targets::bolt11_invoice),
 ];
