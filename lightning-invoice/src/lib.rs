@@ -23,6 +23,16 @@
 //!   wrong program length, an `r` field that is empty or not whole hops, and a
 //!   `c` value above `u32::MAX`.
 //! - Fields that appear more than once: the first valid one is used.
+//! - An even feature bit fails the invoice only if BOLT 9 defines no feature
+//!   for it; one BOLT 9 defines for other contexts only (e.g.
+//!   `gossip_queries_ex`, which older eclair put in invoices) is ignored, as
+//!   eclair does. Missing BOLT 9 dependencies among invoice features fail it.
+//! - The builder reads every invoice it signs back through the parser, so a
+//!   signer that signs with the wrong key, or an invoice readers would refuse,
+//!   is an error rather than a string nobody can pay.
+//!
+//! Parsing verifies or recovers with one process-wide secp256k1 verification
+//! context, made on first use.
 //!
 //! [`NodeSigner`]: lightning_core::sign::NodeSigner
 #![forbid(unsafe_code)]
