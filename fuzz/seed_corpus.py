@@ -44,6 +44,9 @@ def main():
                    "0001" + "00" * 32 + "0000", "8001010203", "8002"]:
         save("wire_message", bytes.fromhex(hexmsg.replace(" ", "")))
     seed_onion()
+    b11 = load("bolt11/invoices.json")
+    for case in b11["valid"] + b11["invalid"]:
+        save("bolt11_invoice", case["invoice"].encode())
 
 
 def seed_onion():

@@ -1,4 +1,5 @@
-//! Fuzz targets over the parsers of `lightning-core` that eat peer data.
+//! Fuzz targets over the parsers of `lightning-core` (and of `lightning-invoice`)
+//! that eat untrusted data.
 //!
 //! Each target is a plain function here, so the same code runs under libFuzzer
 //! (`fuzz_targets/`, nightly + `cargo fuzz run NAME --features libfuzzer`) and in
@@ -22,4 +23,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("failure_message", targets::failure_message),
     ("failure_packet", targets::failure_packet),
     ("encrypted_data_tlv", targets::encrypted_data_tlv),
+    ("bolt11_invoice", targets::bolt11_invoice),
 ];

@@ -111,3 +111,23 @@ pub fn encrypted_data_tlv(data: &[u8]) {
         assert_eq!(EncryptedDataTlvs::decode_stream(&tlvs.encode()), Ok(tlvs));
     }
 }
+
+/// Parses the bytes (as UTF-8) as a BOLT 11 invoice; an accepted invoice prints
+/// back to its input in lower case and parses to the same invoice.
+pub fn bolt11_invoice(data: &[u8]) {
+    let Ok(text) = core::str::from_utf8(data) else { return };
+    if let Ok(raw) = text.parse::<lightning_invoice::SignedRawBolt11Invoice>() {
+        let printed = raw.to_string();
+        assert_eq!(printed, text.to_lowercase(), "invoice does not print back to its input");
+        assert_eq!(printed.parse().as_ref(), Ok(&raw), "printed invoice parses differently");
+        let strict = text.parse::<lightning_invoice::Bolt11Invoice>();
+        if let Ok(invoice) = strict {
+            assert_eq!(invoice.raw(), &raw, "strict and raw parses differ");
+        }
+    } else {
+        assert!(
+            text.parse::<lightning_invoice::Bolt11Invoice>().is_err(),
+            "strict parse accepted a raw failure"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 //! gossip, invoices); `lightning-node demo` runs a local network in one command.
 
 mod demo;
+mod invoice_cmd;
 mod node;
 mod peers_cmd;
 mod seed;
@@ -44,6 +45,11 @@ enum Command {
         /// The peer, as NODE_ID@HOST:PORT.
         peer: String,
     },
+    /// Checks a BOLT 11 invoice and prints its fields as one JSON object.
+    DecodeInvoice {
+        /// The invoice string (a `lightning:` prefix is allowed).
+        invoice: String,
+    },
 }
 
 fn main() {
@@ -60,6 +66,7 @@ fn main() {
             Command::Demo { json } => demo::run(json).await,
             Command::Run { listen } => peers_cmd::run(&cli.data_dir, cli.network, &listen).await,
             Command::Connect { peer } => peers_cmd::connect(&cli.data_dir, cli.network, &peer).await,
+            Command::DecodeInvoice { invoice } => invoice_cmd::run(&invoice),
         }
     });
     if let Err(e) = result {
