@@ -18,6 +18,7 @@ extern crate std;
 
 pub use bitcoin;
 
+pub mod chain;
 pub mod events;
 pub mod io;
 pub mod ln;

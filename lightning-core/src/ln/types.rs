@@ -169,6 +169,11 @@ payment_bytes_newtype!(
     PaymentPreimage
 );
 payment_bytes_newtype!(
+    /// The caller's idempotency key for an outbound payment: sending twice with
+    /// the same id pays once.
+    PaymentId
+);
+payment_bytes_newtype!(
     /// The secret from an invoice that the payer puts in the final onion payload,
     /// so intermediate nodes cannot probe or steal a payment (BOLT 4/11).
     PaymentSecret
