@@ -144,7 +144,7 @@ pub enum MonitorEvent {
     /// timed out.
     HTLCEvent {
         /// Where the HTLC came from.
-        source: HTLCSource,
+        source: Box<HTLCSource>,
         /// Its payment hash.
         payment_hash: PaymentHash,
         /// The preimage if claimed, `None` if it timed out.
