@@ -8,8 +8,10 @@
 //! from ([`CommitmentSpec`], the per-commitment point and the counterparty's
 //! signatures) and rebuilds them from the channel parameters when needed.
 
+use crate::chain::BestBlock;
 use crate::io::{self, Read, Write};
 use crate::ln::chan_utils::commitment::CommitmentSpec;
+use crate::ln::chan_utils::ChannelTransactionParameters;
 use crate::ln::chan_utils::HTLCOutputInCommitment;
 use crate::ln::msgs::DecodeError;
 use crate::ln::types::{ChannelId, PaymentHash, PaymentId, PaymentPreimage, ShortChannelId};
@@ -418,8 +420,11 @@ struct MonitorState<Signer> {
     signer: Signer,
     channel_id: ChannelId,
     counterparty_node_id: PublicKey,
-    funding_outpoint: OutPoint,
+    channel_parameters: ChannelTransactionParameters,
+    destination_script: ScriptBuf,
+    best_block: BestBlock,
     latest_update_id: u64,
+    applied_steps: Vec<ChannelMonitorUpdateStep>,
     pending_events: Vec<MonitorEvent>,
 }
 
@@ -442,16 +447,27 @@ pub enum MonitorUpdateError {
 
 impl<Signer> ChannelMonitor<Signer> {
     /// A monitor for a newly funded channel, at [`INITIAL_UPDATE_ID`].
+    ///
+    /// `initial_steps` hold the first commitments: a
+    /// [`ChannelMonitorUpdateStep::LatestHolderCommitment`] (our commitment 0,
+    /// signed by the counterparty in `funding_created`/`funding_signed`) and a
+    /// [`ChannelMonitorUpdateStep::LatestCounterpartyCommitment`] (theirs).
+    /// `destination_script` receives whatever we sweep on chain.
     pub fn new(
-        signer: Signer, channel_id: ChannelId, counterparty_node_id: PublicKey, funding_outpoint: OutPoint,
+        signer: Signer, channel_id: ChannelId, counterparty_node_id: PublicKey,
+        channel_parameters: ChannelTransactionParameters, destination_script: ScriptBuf,
+        best_block: BestBlock, initial_steps: Vec<ChannelMonitorUpdateStep>,
     ) -> Self {
         ChannelMonitor {
             inner: crate::sync::Mutex::new(MonitorState {
                 signer,
                 channel_id,
                 counterparty_node_id,
-                funding_outpoint,
+                channel_parameters,
+                destination_script,
+                best_block,
                 latest_update_id: INITIAL_UPDATE_ID,
+                applied_steps: initial_steps,
                 pending_events: Vec::new(),
             }),
         }
@@ -469,7 +485,22 @@ impl<Signer> ChannelMonitor<Signer> {
 
     /// The funding output.
     pub fn funding_outpoint(&self) -> OutPoint {
-        self.inner.lock().funding_outpoint
+        self.inner.lock().channel_parameters.funding_outpoint()
+    }
+
+    /// The channel's transaction parameters.
+    pub fn channel_parameters(&self) -> ChannelTransactionParameters {
+        self.inner.lock().channel_parameters.clone()
+    }
+
+    /// The script our on-chain claims pay to.
+    pub fn destination_script(&self) -> ScriptBuf {
+        self.inner.lock().destination_script.clone()
+    }
+
+    /// The best block the monitor has seen.
+    pub fn current_best_block(&self) -> BestBlock {
+        self.inner.lock().best_block
     }
 
     /// The id of the last update applied.
@@ -491,6 +522,7 @@ impl<Signer> ChannelMonitor<Signer> {
             });
         }
         state.latest_update_id = update.update_id;
+        state.applied_steps.extend(update.updates.iter().cloned());
         Ok(())
     }
 
@@ -580,11 +612,27 @@ mod tests {
         assert_eq!(decode_exact::<HTLCSource>(&prev.encode()), Ok(prev));
     }
 
+    fn params(pk: PublicKey) -> ChannelTransactionParameters {
+        use crate::ln::chan_utils::{ChannelPublicKeys, ChannelSideParameters};
+        let keys = ChannelPublicKeys {
+            funding_pubkey: pk,
+            revocation_basepoint: pk,
+            payment_point: pk,
+            delayed_payment_basepoint: pk,
+            htlc_basepoint: pk,
+        };
+        let side = ChannelSideParameters { pubkeys: keys, selected_contest_delay: 144 };
+        let mut channel_type = crate::ln::features::ChannelTypeFeatures::empty();
+        channel_type.set_static_remote_key_required();
+        ChannelTransactionParameters::new(side, side, true, OutPoint::null(), 100_000, channel_type).unwrap()
+    }
+
     #[test]
     fn monitor_refuses_gaps() {
         let (_, pk) = key(1);
         let id = ChannelId([1; 32]);
-        let monitor = ChannelMonitor::new((), id, pk, OutPoint::null());
+        let best = BestBlock::new(bitcoin::BlockHash::all_zeros(), 100);
+        let monitor = ChannelMonitor::new((), id, pk, params(pk), ScriptBuf::new(), best, vec![]);
         let update = |n| ChannelMonitorUpdate { update_id: n, channel_id: id, updates: vec![] };
         assert_eq!(
             monitor.update_monitor(&update(2)),
