@@ -88,6 +88,25 @@ macro_rules! impl_base_for_pointers {
 }
 impl_base_for_pointers!(&T, alloc::sync::Arc<T>);
 
+/// Implements [`BaseMessageHandler`] for a handler that accepts every peer and
+/// offers no features.
+macro_rules! impl_accept_all_base {
+    ($ty:ty) => {
+        impl BaseMessageHandler for $ty {
+            fn peer_connected(&self, _: PublicKey, _: &Init, _: bool) -> Result<(), ()> {
+                Ok(())
+            }
+            fn peer_disconnected(&self, _: PublicKey) {}
+            fn provided_node_features(&self) -> NodeFeatures {
+                NodeFeatures::empty()
+            }
+            fn provided_init_features(&self, _: PublicKey) -> InitFeatures {
+                InitFeatures::empty()
+            }
+        }
+    };
+}
+
 /// A channel handler for nodes without channels: it accepts peers and answers
 /// every channel message with an `error` saying channels are not supported.
 #[derive(Debug, Default)]
@@ -117,18 +136,7 @@ impl MessageSendEventsProvider for ErroringMessageHandler {
     }
 }
 
-impl BaseMessageHandler for ErroringMessageHandler {
-    fn peer_connected(&self, _: PublicKey, _: &Init, _: bool) -> Result<(), ()> {
-        Ok(())
-    }
-    fn peer_disconnected(&self, _: PublicKey) {}
-    fn provided_node_features(&self) -> NodeFeatures {
-        NodeFeatures::empty()
-    }
-    fn provided_init_features(&self, _: PublicKey) -> InitFeatures {
-        InitFeatures::empty()
-    }
-}
+impl_accept_all_base!(ErroringMessageHandler);
 
 impl ChannelMessageHandler for ErroringMessageHandler {
     fn handle_error(&self, _: PublicKey, _: &ErrorMessage) {}
@@ -148,18 +156,7 @@ impl MessageSendEventsProvider for IgnoringMessageHandler {
     }
 }
 
-impl BaseMessageHandler for IgnoringMessageHandler {
-    fn peer_connected(&self, _: PublicKey, _: &Init, _: bool) -> Result<(), ()> {
-        Ok(())
-    }
-    fn peer_disconnected(&self, _: PublicKey) {}
-    fn provided_node_features(&self) -> NodeFeatures {
-        NodeFeatures::empty()
-    }
-    fn provided_init_features(&self, _: PublicKey) -> InitFeatures {
-        InitFeatures::empty()
-    }
-}
+impl_accept_all_base!(IgnoringMessageHandler);
 
 impl RoutingMessageHandler for IgnoringMessageHandler {
     fn processing_queue_high(&self) -> bool {
