@@ -113,6 +113,24 @@ messages! {
     Ping(msgs::Ping),
     /// `pong` (19).
     Pong(msgs::Pong),
+    /// `channel_announcement` (256).
+    ChannelAnnouncement(msgs::ChannelAnnouncement),
+    /// `node_announcement` (257).
+    NodeAnnouncement(msgs::NodeAnnouncement),
+    /// `channel_update` (258).
+    ChannelUpdate(msgs::ChannelUpdate),
+    /// `announcement_signatures` (259).
+    AnnouncementSignatures(msgs::AnnouncementSignatures),
+    /// `query_short_channel_ids` (261).
+    QueryShortChannelIds(msgs::QueryShortChannelIds),
+    /// `reply_short_channel_ids_end` (262).
+    ReplyShortChannelIdsEnd(msgs::ReplyShortChannelIdsEnd),
+    /// `query_channel_range` (263).
+    QueryChannelRange(msgs::QueryChannelRange),
+    /// `reply_channel_range` (264).
+    ReplyChannelRange(msgs::ReplyChannelRange),
+    /// `gossip_timestamp_filter` (265).
+    GossipTimestampFilter(msgs::GossipTimestampFilter),
 }
 
 /// Reads one whole message (type and payload) from `buffer`.
