@@ -20,6 +20,7 @@ pub use bitcoin;
 
 pub mod io;
 pub mod ln;
+pub mod routing;
 pub mod sign;
 pub mod sync;
 pub mod util;
