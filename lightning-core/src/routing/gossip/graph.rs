@@ -697,13 +697,11 @@ impl NetworkGraph {
                     data.cold[i].updates[dir] = None;
                 }
             }
-            if data.channels[i].dirs.iter().any(|d| d.is_present()) {
-                continue;
-            }
-            let received = data.cold[i].received_time;
-            if received == 0 {
+            if data.cold[i].received_time == 0 {
                 data.cold[i].received_time = now_secs;
-            } else if received < min_time {
+            }
+            let no_direction_left = !data.channels[i].dirs.iter().any(|d| d.is_present());
+            if no_direction_left && data.cold[i].received_time < min_time {
                 data.remove_channel_at(idx);
             }
         }

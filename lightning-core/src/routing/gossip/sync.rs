@@ -35,7 +35,7 @@ use crate::routing::gossip::types::{GossipError, NodeId};
 use crate::routing::utxo::UtxoLookup;
 use crate::sync::Mutex;
 use bitcoin::secp256k1::PublicKey;
-use core::ops::Deref;
+use core::ops::{Bound, Deref};
 
 /// At most this many broadcasts wait in the queue; more are dropped.
 pub const MAX_PENDING_BROADCASTS: usize = 4096;
@@ -295,14 +295,19 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
         let (want_ts, want_cs) =
             (option & QUERY_OPTION_TIMESTAMPS != 0, option & QUERY_OPTION_CHECKSUMS != 0);
         let per_reply = if want_ts || want_cs { MAX_SCIDS_PER_REPLY_WITH_TLVS } else { MAX_SCIDS_PER_REPLY };
-        let start = (msg.first_blocknum as u64) << 40;
-        let end = (msg.end_blocknum() as u64) << 40;
+        // Block heights have 24 bits: a range ending past them is open-ended.
+        let start = (msg.first_blocknum.min(1 << 24) as u64) << 40;
+        let end = if msg.end_blocknum() >= 1 << 24 {
+            Bound::Unbounded
+        } else {
+            Bound::Excluded((msg.end_blocknum() as u64) << 40)
+        };
         let mut batches: Vec<(Vec<ShortChannelId>, Vec<(u32, u32)>, Vec<(u32, u32)>)> = Vec::new();
         {
             let graph = self.network_graph.read_only();
             let data = graph.data();
             let mut current = (Vec::new(), Vec::new(), Vec::new());
-            for (scid, idx) in data.channel_lookup.range(start..end) {
+            for (scid, idx) in data.channel_lookup.range((Bound::Included(start), end)) {
                 // Start a new batch only at a block boundary, so that one block's
                 // channels are never split across replies.
                 let block = (*scid >> 40) as u32;
