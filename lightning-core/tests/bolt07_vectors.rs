@@ -128,3 +128,90 @@ fn query_flags_round_trip_uncompressed() {
     assert_eq!(enc, expected);
     assert_eq!(wire::read_message(&enc), Ok(Message::QueryShortChannelIds(q)));
 }
+
+mod routing_util;
+
+#[test]
+fn routing_example_fees_and_cltv() {
+    use lightning_core::routing::gossip::NetworkGraph;
+    use lightning_core::routing::router::{find_route, PaymentParameters, RouteParameters};
+    use lightning_core::routing::scoring::FixedPenaltyScorer;
+    use routing_util::{add_trusted_channel, Policy, TestNode};
+    use std::collections::HashMap;
+
+    let doc = load_vectors("bolt07/routing_example.json");
+    let names = ["A", "B", "C", "D"];
+    let node: HashMap<&str, TestNode> =
+        names.iter().enumerate().map(|(i, n)| (*n, TestNode::new(i as u8 + 1))).collect();
+    let policy = |from: &str, to: &str| -> Policy {
+        let u = doc["channel_updates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["from"] == from && u["to"] == to)
+            .unwrap();
+        Policy {
+            fee_base_msat: u["fee_base_msat"].as_u64().unwrap() as u32,
+            fee_ppm: u["fee_proportional_millionths"].as_u64().unwrap() as u32,
+            cltv_expiry_delta: u["cltv_expiry_delta"].as_u64().unwrap() as u16,
+            htlc_maximum_msat: 10_000_000_000,
+            ..Default::default()
+        }
+    };
+    let build = |skip: Option<(&str, &str)>| {
+        let graph = NetworkGraph::new(ChainHash::BITCOIN);
+        for (i, (x, y)) in [("A", "B"), ("A", "D"), ("B", "C"), ("D", "C")].into_iter().enumerate() {
+            let dir = |f: &str, t: &str| (skip != Some((f, t))).then(|| policy(f, t));
+            add_trusted_channel(&graph, node[x], node[y], i as u64 + 1, 100_000_000, dir(x, y), dir(y, x));
+        }
+        graph
+    };
+    let min_final = doc["min_final_cltv_expiry_delta"].as_u64().unwrap() as u32;
+    let shadow = doc["shadow_route_extra_cltv"].as_u64().unwrap() as u32;
+    let payments = doc["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 3);
+    for pay in payments {
+        let route: Vec<&str> = pay["route"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+        // Force the example's path: without A->B, A pays through D.
+        let graph = if route == ["A", "D", "C"] { build(Some(("A", "B"))) } else { build(None) };
+        let amount = pay["onion_amt_to_forward"].as_u64().unwrap();
+        // The final CLTV the payee sees is its minimum plus the shadow padding.
+        let params = RouteParameters::from_payment_params_and_value(
+            PaymentParameters::from_node_id(node["C"].node_id(), min_final + shadow),
+            amount,
+        );
+        let found = find_route(
+            &node[route[0]].node_id(),
+            &params,
+            &graph.read_only(),
+            None,
+            &FixedPenaltyScorer::with_penalty(0),
+            &(),
+            &[0; 32],
+        )
+        .unwrap();
+        assert_eq!(found.paths.len(), 1);
+        let path = &found.paths[0];
+        let hops: Vec<_> = path.hops.iter().map(|h| h.pubkey).collect();
+        let expected: Vec<_> = route[1..].iter().map(|n| node[n].node_id()).collect();
+        assert_eq!(hops, expected, "{route:?}");
+        assert_eq!(path.first_hop_amount_msat(), pay["first_hop_amount_msat"].as_u64().unwrap(), "{route:?}");
+        assert_eq!(
+            path.total_cltv_expiry_delta(),
+            pay["first_hop_cltv_expiry_delta_sum"].as_u64().unwrap() as u32,
+            "{route:?}"
+        );
+        let terms: Vec<u32> = pay["first_hop_cltv_expiry_terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(terms.iter().sum::<u32>(), path.total_cltv_expiry_delta());
+        assert_eq!(path.final_value_msat(), amount);
+        assert_eq!(
+            path.hops.last().unwrap().cltv_expiry_delta,
+            pay["onion_outgoing_cltv_delta_sum"].as_u64().unwrap() as u32
+        );
+    }
+}

@@ -30,7 +30,11 @@ impl TestNode {
     pub fn new(seed: u8) -> Self {
         TestNode {
             node_secret: SecretKey::from_slice(&[seed; 32]).unwrap(),
-            funding_secret: SecretKey::from_slice(&[seed.wrapping_add(100); 32]).unwrap(),
+            funding_secret: {
+                let mut k = [seed; 32];
+                k[0] = 1;
+                SecretKey::from_slice(&k).unwrap()
+            },
         }
     }
     pub fn pubkey(&self) -> PublicKey {
