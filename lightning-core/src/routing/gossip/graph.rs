@@ -211,7 +211,7 @@ impl GraphData {
                     existing.announcement = cold.announcement;
                     changed = true;
                 }
-                return if changed || replace { Ok(()) } else { Err(GossipError::DuplicateChannel) };
+                return if changed { Ok(()) } else { Err(GossipError::DuplicateChannel) };
             }
             if !replace {
                 return Err(GossipError::DuplicateChannel);
@@ -406,7 +406,7 @@ impl NetworkGraph {
     /// Adds a channel from a trusted source that has no signatures (rapid
     /// gossip sync, test data). A known channel between other nodes is
     /// replaced; one between the same nodes is kept (learning its capacity if
-    /// it was unknown).
+    /// it was unknown, otherwise [`GossipError::DuplicateChannel`]).
     pub fn add_channel_from_partial_announcement(
         &self, short_channel_id: u64, timestamp: u64, features: ChannelFeatures, node_id_1: NodeId,
         node_id_2: NodeId, capacity_sats: Option<u64>,
