@@ -183,7 +183,11 @@ impl<'a> RapidGossipSync<'a> {
 
         let update_count = u32::read(&mut r)?;
         if update_count == 0 {
-            return Ok(stats);
+            return if r.is_empty() {
+                Ok(stats)
+            } else {
+                Err(GraphSyncError::Decode(DecodeError::BadLengthDescriptor))
+            };
         }
         let default_cltv = u16::read(&mut r)?;
         let default_htlc_min = u64::read(&mut r)?;
@@ -270,6 +274,10 @@ impl<'a> RapidGossipSync<'a> {
                 // Unknown channel, not newer than ours, or invalid: skip it.
                 Err(_) => stats.updates_skipped += 1,
             }
+        }
+        if !r.is_empty() {
+            // Everything was applied, but the snapshot is not what it claims.
+            return Err(GraphSyncError::Decode(DecodeError::BadLengthDescriptor));
         }
         Ok(stats)
     }
