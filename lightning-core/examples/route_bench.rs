@@ -44,6 +44,15 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time this thread has used, in ns (Linux), 0 if unknown. On a shared
+/// machine it is steadier than wall-clock time.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 fn current_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -166,6 +175,7 @@ fn main() {
         writeln!(f, "qid,found,hops,total_fee_msat,total_cltv_delta,scids,error").expect("write");
         f
     });
+    let cpu_start = thread_cpu_ns();
     for q in &queries {
         let params = RouteParameters::from_payment_params_and_value(
             PaymentParameters::from_node_id(q.dst, q.final_cltv),
@@ -204,6 +214,7 @@ fn main() {
             }
         }
     }
+    let cpu_mean_us = thread_cpu_ns().saturating_sub(cpu_start) as f64 / 1000.0 / queries.len().max(1) as f64;
     if let Some(mut f) = out {
         f.flush().expect("flush");
     }
@@ -211,7 +222,7 @@ fn main() {
     sorted.sort_unstable();
     let mean_us = if times.is_empty() { 0.0 } else { times.iter().sum::<u128>() as f64 / times.len() as f64 };
     println!(
-        "{{\"graph\":\"{}\",\"nodes\":{},\"channels\":{},\"directions\":{},\"rejected_directions\":{},\"load_ms\":{:.1},\"graph_rss_kib\":{},\"peak_rss_kib\":{},\"queries\":{},\"found\":{},\"failed\":{},\"median_us\":{},\"p90_us\":{},\"p99_us\":{},\"mean_us\":{:.1},\"avg_hops\":{:.3},\"avg_fee_ppm\":{:.1}}}",
+        "{{\"graph\":\"{}\",\"nodes\":{},\"channels\":{},\"directions\":{},\"rejected_directions\":{},\"load_ms\":{:.1},\"graph_rss_kib\":{},\"peak_rss_kib\":{},\"queries\":{},\"found\":{},\"failed\":{},\"median_us\":{},\"p90_us\":{},\"p99_us\":{},\"mean_us\":{:.1},\"cpu_mean_us\":{:.1},\"avg_hops\":{:.3},\"avg_fee_ppm\":{:.1}}}",
         graph_path,
         ro.node_count(),
         ro.channel_count(),
@@ -227,6 +238,7 @@ fn main() {
         percentile(&sorted, 0.9),
         percentile(&sorted, 0.99),
         mean_us,
+        cpu_mean_us,
         if found > 0 { hops_sum as f64 / found as f64 } else { 0.0 },
         if found > 0 { ppm_sum / found as f64 } else { 0.0 },
     );

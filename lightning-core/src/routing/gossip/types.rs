@@ -90,8 +90,11 @@ impl RoutingFees {
     /// The fee for forwarding `amount_msat`, or `None` if it overflows `u64`.
     #[inline]
     pub fn fee_msat(&self, amount_msat: u64) -> Option<u64> {
-        let proportional = (amount_msat as u128 * self.proportional_millionths as u128) / 1_000_000;
-        u64::try_from(proportional).ok()?.checked_add(self.base_msat as u64)
+        let proportional = match amount_msat.checked_mul(self.proportional_millionths as u64) {
+            Some(product) => product / 1_000_000,
+            None => u64::try_from((amount_msat as u128 * self.proportional_millionths as u128) / 1_000_000).ok()?,
+        };
+        proportional.checked_add(self.base_msat as u64)
     }
 }
 

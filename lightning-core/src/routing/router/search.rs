@@ -108,9 +108,13 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
     /// One backward search for a path delivering `amount_msat`, with at most
     /// `fee_budget_msat` of fees, using at most `capacity >> saturation_shift`
     /// of a channel (less what `used` already takes).
+    ///
+    /// Returns the path, or `Err(true)` if some channel was passed over only
+    /// because of the saturation limit (a search without it might succeed).
     fn search(
         &self, amount_msat: u64, fee_budget_msat: u64, saturation_shift: u8, used: &Used,
-    ) -> Option<Path> {
+    ) -> Result<Path, bool> {
+        let mut saturation_blocked = false;
         let p = &self.params.payment_params;
         let mut labels = vec![UNREACHED; self.node_count()];
         let mut heap = BinaryHeap::new();
@@ -134,7 +138,7 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
             }
             labels[v as usize].done = true;
             if v == self.payer {
-                return self.build_path(&labels);
+                return self.build_path(&labels).ok_or(false);
             }
             if label.hops as usize >= MAX_PATH_LENGTH {
                 continue;
@@ -247,10 +251,18 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                     ((ch.capacity_msat >> saturation_shift).min(policy.htlc_maximum_msat), ch.capacity_msat)
                 };
                 if in_flight > available {
+                    saturation_blocked |= in_flight <= policy.htlc_maximum_msat.min(ch.capacity_msat);
                     continue;
                 }
                 if !self.failed.is_empty() && self.failed.contains(&ch.scid) {
                     continue;
+                }
+                // Skip the scorer when even the fee alone cannot improve `u`.
+                if u != self.payer {
+                    let fee = policy.fees().fee_msat(amt).unwrap_or(u64::MAX);
+                    if label.cost.saturating_add(fee) >= labels[u as usize].cost {
+                        continue;
+                    }
                 }
                 let penalty = if u == self.payer {
                     0
@@ -282,7 +294,7 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                 );
             }
         }
-        None
+        Err(saturation_blocked)
     }
 
     fn payer_id(&self) -> &NodeId {
@@ -520,8 +532,12 @@ pub(crate) fn find_route_inner<S: ScoreLookUp>(
     let shifts = [p.max_channel_saturation_power_of_half, 0];
     let shifts: &[u8] = if shifts[0] == 0 { &shifts[..1] } else { &shifts };
     for &shift in shifts {
-        if let Some(path) = ctx.search(value, fee_budget, shift, &empty) {
-            return Ok(Route { paths: vec![path], route_params: Some(params.clone()) });
+        match ctx.search(value, fee_budget, shift, &empty) {
+            Ok(path) => return Ok(Route { paths: vec![path], route_params: Some(params.clone()) }),
+            // Nothing was held back by the saturation limit: relaxing it
+            // cannot help.
+            Err(false) => break,
+            Err(true) => {}
         }
     }
     if !p.allows_mpp() {
@@ -544,13 +560,13 @@ pub(crate) fn find_route_inner<S: ScoreLookUp>(
         let min_part = remaining.div_ceil(slots as u64);
         let amount = part.min(remaining).max(min_part);
         match ctx.search(amount, fee_budget.saturating_sub(fees_paid), 0, &used) {
-            Some(path) => {
+            Ok(path) => {
                 record_usage(&ctx, &path, &mut used);
                 fees_paid = fees_paid.saturating_add(path.fee_msat());
                 remaining -= amount;
                 paths.push(path);
             }
-            None => {
+            Err(_) => {
                 if amount <= min_part {
                     return Err(RouteError::InsufficientLiquidity);
                 }
