@@ -92,7 +92,8 @@ impl RoutingFees {
     pub fn fee_msat(&self, amount_msat: u64) -> Option<u64> {
         let proportional = match amount_msat.checked_mul(self.proportional_millionths as u64) {
             Some(product) => product / 1_000_000,
-            None => u64::try_from((amount_msat as u128 * self.proportional_millionths as u128) / 1_000_000).ok()?,
+            None => u64::try_from((amount_msat as u128 * self.proportional_millionths as u128) / 1_000_000)
+                .ok()?,
         };
         proportional.checked_add(self.base_msat as u64)
     }
