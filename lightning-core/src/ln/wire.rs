@@ -65,6 +65,9 @@ impl CustomMessageReader for NoCustomMessages {
 macro_rules! messages {
     ($( $(#[$doc:meta])* $variant:ident($ty:ty) ),* $(,)?) => {
         /// Any message this library can receive, by type.
+        // Gossip announcements are a few hundred bytes; messages are short-lived,
+        // so boxing them would cost an allocation each for nothing.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum Message<C> {
             $( $(#[$doc])* $variant($ty), )*

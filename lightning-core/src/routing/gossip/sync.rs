@@ -51,6 +51,8 @@ pub const MAX_SCIDS_PER_QUERY: usize = 1000;
 pub const MAX_FULL_SYNC_PEERS: usize = 3;
 
 /// A gossip message to send.
+// Announcements are a few hundred bytes; events are short-lived.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GossipMessage {
     /// `channel_announcement`.
@@ -302,7 +304,9 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
         } else {
             Bound::Excluded((msg.end_blocknum() as u64) << 40)
         };
-        let mut batches: Vec<(Vec<ShortChannelId>, Vec<(u32, u32)>, Vec<(u32, u32)>)> = Vec::new();
+        // (ids, timestamps, checksums) per reply.
+        type Batch = (Vec<ShortChannelId>, Vec<(u32, u32)>, Vec<(u32, u32)>);
+        let mut batches: Vec<Batch> = Vec::new();
         {
             let graph = self.network_graph.read_only();
             let data = graph.data();

@@ -19,8 +19,7 @@ pub(crate) fn log2(x: u64) -> f32 {
 /// denominator`.
 #[inline]
 pub(crate) fn negative_log10(numerator: u64, denominator: u64) -> f32 {
-    const LOG10_2: f32 = 0.301_03;
-    ((log2(denominator) - log2(numerator)) * LOG10_2).max(0.0)
+    ((log2(denominator) - log2(numerator)) * core::f32::consts::LOG10_2).max(0.0)
 }
 
 #[cfg(test)]
