@@ -41,6 +41,18 @@ fn random_queries(nodes: &[NodeId], seed: u64) -> Vec<(NodeId, NodeId, u64)> {
     out
 }
 
+/// Resident memory of this process in KiB (Linux), 0 if unknown.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn params(dst: NodeId, amount_msat: u64) -> RouteParameters {
     RouteParameters::from_payment_params_and_value(PaymentParameters::from_node_id(dst, 42), amount_msat)
 }
@@ -52,7 +64,9 @@ fn bench_routing(c: &mut Criterion) {
     group.bench_function("load_graph_15k_csv", |b| b.iter(|| black_box(load_graph(&path))));
     group.finish();
 
+    let rss_before = rss_kib();
     let (graph, _, _) = load_graph(&path);
+    println!("graph-15k resident memory after load: {} KiB", rss_kib().saturating_sub(rss_before));
     let ro = graph.read_only();
     let nodes: Vec<NodeId> = ro.node_ids().collect();
     let queries = random_queries(&nodes, 0x5eed);

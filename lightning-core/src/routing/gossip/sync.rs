@@ -47,6 +47,9 @@ pub const MAX_SCIDS_PER_REPLY: usize = 8000;
 pub const MAX_SCIDS_PER_REPLY_WITH_TLVS: usize = 2600;
 /// Short channel ids asked for per `query_short_channel_ids`.
 pub const MAX_SCIDS_PER_QUERY: usize = 1000;
+/// The `gossip_timestamp_filter` sent on connection asks for gossip this
+/// recent (channel range queries fetch the rest).
+pub const GOSSIP_FILTER_LOOKBACK_SECS: u64 = 60 * 60;
 /// Peers asked for a full channel range when they connect.
 pub const MAX_FULL_SYNC_PEERS: usize = 3;
 
@@ -115,6 +118,7 @@ pub struct P2PGossipSync<G: Deref<Target = NetworkGraph>, U: UtxoLookup> {
     network_graph: G,
     utxo_lookup: Option<U>,
     pending_events: Mutex<Vec<GossipSendEvent>>,
+    pending_broadcast_count: Mutex<usize>,
     state: Mutex<SyncState>,
     dropped_broadcasts: Mutex<u64>,
 }
@@ -127,6 +131,7 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
             network_graph,
             utxo_lookup,
             pending_events: Mutex::new(Vec::new()),
+            pending_broadcast_count: Mutex::new(0),
             state: Mutex::new(SyncState::default()),
             dropped_broadcasts: Mutex::new(0),
         }
@@ -152,13 +157,15 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
     }
 
     fn broadcast(&self, msg: GossipMessage, except_node_id: Option<&PublicKey>) {
-        let mut events = self.pending_events.lock();
-        let queued = events.iter().filter(|e| matches!(e, GossipSendEvent::Broadcast { .. })).count();
-        if queued >= MAX_PENDING_BROADCASTS {
+        let mut queued = self.pending_broadcast_count.lock();
+        if *queued >= MAX_PENDING_BROADCASTS {
             *self.dropped_broadcasts.lock() += 1;
             return;
         }
-        events.push(GossipSendEvent::Broadcast { msg, except_node_id: except_node_id.copied() });
+        *queued += 1;
+        self.pending_events
+            .lock()
+            .push(GossipSendEvent::Broadcast { msg, except_node_id: except_node_id.copied() });
     }
 
     /// Takes everything queued to send.
@@ -166,7 +173,24 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
         for ann in self.network_graph.take_pending_broadcasts() {
             self.broadcast(GossipMessage::ChannelAnnouncement(ann), None);
         }
+        let mut queued = self.pending_broadcast_count.lock();
+        *queued = 0;
         core::mem::take(&mut *self.pending_events.lock())
+    }
+
+    /// For an initial sync of a peer: the first channel with
+    /// `short_channel_id >= starting_scid` that has a signed announcement,
+    /// with its signed updates (see [`NetworkGraph::get_next_channel_announcement`]).
+    pub fn get_next_channel_announcement(
+        &self, starting_scid: u64,
+    ) -> Option<(ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>)> {
+        self.network_graph.get_next_channel_announcement(starting_scid)
+    }
+
+    /// For an initial sync of a peer: the first signed node announcement after
+    /// `starting_point` (see [`NetworkGraph::get_next_node_announcement`]).
+    pub fn get_next_node_announcement(&self, starting_point: Option<&NodeId>) -> Option<NodeAnnouncement> {
+        self.network_graph.get_next_node_announcement(starting_point)
     }
 
     /// True if `peer` asked (with `gossip_timestamp_filter`) for gossip like
@@ -220,8 +244,10 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
     }
 
     /// A peer connected. If it supports `gossip_queries`, asks it for the
-    /// channels of every block (on the first few such peers) and for gossip
-    /// from now on.
+    /// channels of every block (on the first [`MAX_FULL_SYNC_PEERS`] such
+    /// peers) and, with a `gossip_timestamp_filter`, for gossip from the last
+    /// hour on (the time is the latest the caller passed to
+    /// [`NetworkGraph::remove_stale_channels_and_tracking_with_time`]).
     pub fn peer_connected(&self, their_node_id: &PublicKey, their_init_features: &InitFeatures) {
         let mut state = self.state.lock();
         state.peers.insert(NodeId::from_pubkey(their_node_id), PeerState::default());
@@ -229,8 +255,11 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
             return;
         }
         let chain_hash = self.network_graph.chain_hash();
+        // Older gossip comes through the channel range query; the filter asks
+        // for what is fresh. With no time known yet (the caller has not
+        // pruned), everything is asked for.
         let now = self.network_graph.data.read().last_known_time;
-        let first_timestamp = now.saturating_sub(STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS);
+        let first_timestamp = now.saturating_sub(GOSSIP_FILTER_LOOKBACK_SECS);
         self.send(
             their_node_id,
             GossipMessage::GossipTimestampFilter(GossipTimestampFilter {
