@@ -28,9 +28,7 @@ use crate::ln::msgs::{
 };
 use crate::ln::types::ShortChannelId;
 use crate::prelude::*;
-use crate::routing::gossip::graph::{
-    NetworkGraph, MAX_EXCESS_BYTES_FOR_RELAY, STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS,
-};
+use crate::routing::gossip::graph::{NetworkGraph, MAX_EXCESS_BYTES_FOR_RELAY};
 use crate::routing::gossip::types::{GossipError, NodeId};
 use crate::routing::utxo::UtxoLookup;
 use crate::sync::Mutex;
