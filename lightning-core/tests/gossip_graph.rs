@@ -501,3 +501,60 @@ fn next_announcement_walks_for_initial_sync() {
     let second_id = lightning_core::routing::gossip::NodeId::from_pubkey(&second.contents.node_id);
     assert!(graph.get_next_node_announcement(Some(&second_id)).is_none());
 }
+
+#[test]
+fn channel_range_replies_cover_the_range_in_order() {
+    use lightning_core::ln::msgs::gossip::{QUERY_OPTION_CHECKSUMS, QUERY_OPTION_TIMESTAMPS};
+    use lightning_core::ln::msgs::QueryChannelRange;
+    // 6,000 channels over 600 blocks from 700,000, ten per block.
+    let graph = NetworkGraph::new(CHAIN);
+    let p = Policy { timestamp: 77, ..Default::default() };
+    for i in 0..6000u64 {
+        let (a, b) = (TestNode::new((i % 97 + 1) as u8), TestNode::new((i % 89 + 120) as u8));
+        let scid = ((700_000 + i / 10) << 40) | (i % 10) << 16;
+        add_trusted_channel(&graph, a, b, scid, 10_000_000, Some(p), None);
+    }
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let peer = TestNode::new(250).pubkey();
+    let query = QueryChannelRange {
+        chain_hash: CHAIN,
+        first_blocknum: 700_100,
+        number_of_blocks: 400,
+        query_option: Some(QUERY_OPTION_TIMESTAMPS | QUERY_OPTION_CHECKSUMS),
+    };
+    sync.handle_query_channel_range(&peer, &query).unwrap();
+    let replies: Vec<_> = sync
+        .get_and_clear_pending_msg_events()
+        .into_iter()
+        .map(|e| match e {
+            GossipSendEvent::SendToPeer { msg: GossipMessage::ReplyChannelRange(r), .. } => r,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // 4,000 ids, at most 2,600 per reply with both TLVs.
+    assert_eq!(replies.len(), 2);
+    let mut next_block = query.first_blocknum;
+    let mut all = Vec::new();
+    for (i, r) in replies.iter().enumerate() {
+        assert_eq!(r.first_blocknum, next_block, "replies are contiguous");
+        next_block = r.first_blocknum + r.number_of_blocks;
+        assert_eq!(r.sync_complete, i + 1 == replies.len());
+        assert!(r.short_channel_ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(r.short_channel_ids.iter().all(|s| s.block_height() >= r.first_blocknum && s.block_height() < next_block));
+        let ts = r.timestamps.as_ref().unwrap();
+        assert_eq!(ts.len(), r.short_channel_ids.len());
+        assert!(ts.iter().all(|t| t.0 == 77 || t.1 == 77));
+        assert_eq!(r.checksums.as_ref().unwrap().len(), r.short_channel_ids.len());
+        // Each reply fits in a message.
+        assert!(lightning_core::ln::wire::encode(r).len() <= 65535);
+        all.extend(r.short_channel_ids.iter().map(|s| s.0));
+    }
+    assert_eq!(next_block, 700_500);
+    assert_eq!(all.len(), 4000);
+    let expected: Vec<u64> = graph
+        .read_only()
+        .short_channel_ids()
+        .filter(|s| (700_100..700_500).contains(&(s >> 40)))
+        .collect();
+    assert_eq!(all, expected);
+}
