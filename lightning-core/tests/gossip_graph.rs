@@ -540,7 +540,10 @@ fn channel_range_replies_cover_the_range_in_order() {
         next_block = r.first_blocknum + r.number_of_blocks;
         assert_eq!(r.sync_complete, i + 1 == replies.len());
         assert!(r.short_channel_ids.windows(2).all(|w| w[0] < w[1]));
-        assert!(r.short_channel_ids.iter().all(|s| s.block_height() >= r.first_blocknum && s.block_height() < next_block));
+        assert!(r
+            .short_channel_ids
+            .iter()
+            .all(|s| s.block_height() >= r.first_blocknum && s.block_height() < next_block));
         let ts = r.timestamps.as_ref().unwrap();
         assert_eq!(ts.len(), r.short_channel_ids.len());
         assert!(ts.iter().all(|t| t.0 == 77 || t.1 == 77));
@@ -551,10 +554,7 @@ fn channel_range_replies_cover_the_range_in_order() {
     }
     assert_eq!(next_block, 700_500);
     assert_eq!(all.len(), 4000);
-    let expected: Vec<u64> = graph
-        .read_only()
-        .short_channel_ids()
-        .filter(|s| (700_100..700_500).contains(&(s >> 40)))
-        .collect();
+    let expected: Vec<u64> =
+        graph.read_only().short_channel_ids().filter(|s| (700_100..700_500).contains(&(s >> 40))).collect();
     assert_eq!(all, expected);
 }

@@ -319,3 +319,95 @@ impl Readable for ProbabilisticScorer {
         Ok(scorer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::gossip::NodeId;
+    use crate::routing::router::RouteHop;
+
+    fn id(b: u8) -> NodeId {
+        NodeId::from_array([b; 33])
+    }
+
+    fn usage(amount_msat: u64, capacity_msat: u64) -> ChannelUsage {
+        ChannelUsage { amount_msat, inflight_htlc_msat: 0, effective_capacity_msat: capacity_msat }
+    }
+
+    fn penalty(s: &ProbabilisticScorer, scid: u64, from: u8, to: u8, amount: u64, htlc_max: u64) -> u64 {
+        let (source, target) = (id(from), id(to));
+        let c = CandidateHop {
+            short_channel_id: scid,
+            source: &source,
+            target: &target,
+            htlc_maximum_msat: htlc_max,
+        };
+        s.channel_penalty_msat(
+            &c,
+            usage(amount, 1_000_000_000),
+            &ProbabilisticScoringFeeParameters::default(),
+        )
+    }
+
+    #[test]
+    fn penalty_follows_the_uniform_model() {
+        let s = ProbabilisticScorer::default();
+        // A quarter of the capacity: p = 0.75, -log10(p) = 0.1249.
+        // base 500 + 8192 * 2.5e8 / 2^30 = 1907; liquidity 30000 * 0.1249 = 3748;
+        // amount 192 * 2.5e8 / 2^20 * 0.1249 = 5718.
+        let p = penalty(&s, 1, 1, 2, 250_000_000, 100_000_000);
+        assert!((11_820..11_930).contains(&p), "{p}");
+        // Anti-probing: htlc_maximum_msat of at least half the capacity.
+        assert_eq!(penalty(&s, 1, 1, 2, 250_000_000, 500_000_000), p + 250);
+        // Larger amounts cost more; the whole capacity is impossible.
+        assert!(penalty(&s, 1, 1, 2, 500_000_000, 1) > p);
+        assert!(penalty(&s, 1, 1, 2, 1_000_000_000, 1) >= 1_000_000_000_000);
+        // Avoided channels are never worth it.
+        let mut params = ProbabilisticScoringFeeParameters::default();
+        params.manual_avoid_channels.insert(1);
+        let (a, b) = (id(1), id(2));
+        let c = CandidateHop { short_channel_id: 1, source: &a, target: &b, htlc_maximum_msat: 1 };
+        assert_eq!(s.channel_penalty_msat(&c, usage(1, 1_000_000_000), &params), u64::MAX);
+    }
+
+    fn path(amount: u64) -> Path {
+        // id(1) -> id(2) over scid 10, then id(2) -> id(3) over scid 20.
+        let hop = |b: u8, scid: u64, fee_msat: u64| RouteHop {
+            pubkey: id(b),
+            node_features: Default::default(),
+            short_channel_id: scid,
+            channel_features: Default::default(),
+            fee_msat,
+            cltv_expiry_delta: 40,
+            maybe_announced_channel: true,
+        };
+        Path { payer: id(1), hops: vec![hop(2, 10, 100), hop(3, 20, amount)] }
+    }
+
+    #[test]
+    fn failures_and_successes_move_the_bounds_of_the_right_direction() {
+        let mut s = ProbabilisticScorer::new(ProbabilisticScoringDecayParameters {
+            liquidity_offset_half_life_secs: 100,
+        });
+        s.payment_path_failed(&path(400_000_000), 20, 0);
+        // Hop 1 forwarded 400,000,100: at least that much; hop 2 failed: less
+        // than 400,000,000, in the direction from id(2) to id(3) only.
+        assert_eq!(s.estimated_liquidity(10, true).unwrap().min_liquidity_msat, 400_000_100);
+        assert_eq!(s.estimated_liquidity(20, true).unwrap().max_liquidity_msat, 399_999_999);
+        assert_eq!(s.estimated_liquidity(20, false), None);
+        assert!(penalty(&s, 20, 2, 3, 400_000_000, 1) >= 1_000_000_000_000);
+        // Below the lower bound only the base penalties remain.
+        assert_eq!(penalty(&s, 10, 1, 2, 400_000_000, 1), 500 + (8192 * 400_000_000 >> 30));
+        // One half-life: the lower bound halves, the upper doubles.
+        s.time_passed(100);
+        assert_eq!(s.estimated_liquidity(10, true).unwrap().min_liquidity_msat, 200_000_050);
+        assert_eq!(s.estimated_liquidity(20, true).unwrap().max_liquidity_msat, 799_999_998);
+        // A success moves the amount out of every hop.
+        s.payment_path_successful(&path(100_000_000), 100);
+        assert_eq!(s.estimated_liquidity(10, true).unwrap().min_liquidity_msat, 100_000_000 - 50);
+        assert_eq!(s.estimated_liquidity(20, true).unwrap().max_liquidity_msat, 699_999_998);
+        // A successful probe proves liquidity without moving it.
+        s.probe_successful(&path(300_000_000), 100);
+        assert_eq!(s.estimated_liquidity(20, true).unwrap().min_liquidity_msat, 300_000_000);
+    }
+}
