@@ -397,7 +397,7 @@ mod tests {
         assert_eq!(s.estimated_liquidity(20, false), None);
         assert!(penalty(&s, 20, 2, 3, 400_000_000, 1) >= 1_000_000_000_000);
         // Below the lower bound only the base penalties remain.
-        assert_eq!(penalty(&s, 10, 1, 2, 400_000_000, 1), 500 + (8192 * 400_000_000 >> 30));
+        assert_eq!(penalty(&s, 10, 1, 2, 400_000_000, 1), 500 + ((8192 * 400_000_000) >> 30));
         // One half-life: the lower bound halves, the upper doubles.
         s.time_passed(100);
         assert_eq!(s.estimated_liquidity(10, true).unwrap().min_liquidity_msat, 200_000_050);
