@@ -49,6 +49,10 @@ pub const REMOVED_CHANNELS_RETENTION_SECS: u64 = 60 * 60 * 24 * 7;
 /// not kept for relaying (BOLT 7 allows not relaying over-long messages).
 pub const MAX_EXCESS_BYTES_FOR_RELAY: usize = 1024;
 
+/// At most this many announcements wait for an asynchronous UTXO lookup;
+/// more are refused (with [`GossipError::UtxoLookupPending`]) until some resolve.
+pub const MAX_PENDING_UTXO_CHECKS: usize = 10_000;
+
 pub(crate) const DIR_PRESENT: u8 = 1;
 pub(crate) const DIR_ENABLED: u8 = 2;
 pub(crate) const NO_NODE: u32 = u32::MAX;
@@ -447,7 +451,10 @@ impl NetworkGraph {
                     Some(result) => Some(check_utxo(c, result)?),
                     None => {
                         let mut pending = self.pending_checks.lock();
-                        if !pending.iter().any(|p| p.contents.short_channel_id == c.short_channel_id) {
+                        // Bounded, so a peer cannot grow it by announcing
+                        // channels that never resolve.
+                        let known = pending.iter().any(|p| p.contents.short_channel_id == c.short_channel_id);
+                        if !known && pending.len() < MAX_PENDING_UTXO_CHECKS {
                             pending.push(PendingCheck { future, contents: c.clone(), full: full.cloned() });
                         }
                         return Err(GossipError::UtxoLookupPending);

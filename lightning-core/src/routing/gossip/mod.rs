@@ -13,7 +13,9 @@ pub mod ser;
 pub mod sync;
 pub mod types;
 
-pub use graph::{NetworkGraph, ReadOnlyNetworkGraph, STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS};
+pub use graph::{
+    NetworkGraph, ReadOnlyNetworkGraph, MAX_PENDING_UTXO_CHECKS, STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS,
+};
 pub use sync::{GossipMessage, GossipSendEvent, P2PGossipSync};
 pub use types::{
     ChannelInfo, ChannelUpdateInfo, GossipError, NodeAnnouncementInfo, NodeId, NodeInfo, RoutingFees,

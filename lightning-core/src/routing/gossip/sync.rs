@@ -48,6 +48,9 @@ pub const MAX_SCIDS_PER_QUERY: usize = 1000;
 /// The `gossip_timestamp_filter` sent on connection asks for gossip this
 /// recent (channel range queries fetch the rest).
 pub const GOSSIP_FILTER_LOOKBACK_SECS: u64 = 60 * 60;
+/// Short channel ids remembered per peer to ask it about (about twice the
+/// public graph); more are dropped and learned in a later sync.
+pub const MAX_WANTED_SCIDS_PER_PEER: usize = 200_000;
 /// Peers asked for a full channel range when they connect.
 pub const MAX_FULL_SYNC_PEERS: usize = 3;
 
@@ -413,7 +416,9 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
         };
         let mut state = self.state.lock();
         let peer = state.peers.entry(NodeId::from_pubkey(their_node_id)).or_default();
-        peer.wanted.extend(wanted);
+        // Bounded per peer: a peer cannot make us remember without limit.
+        let room = MAX_WANTED_SCIDS_PER_PEER.saturating_sub(peer.wanted.len());
+        peer.wanted.extend(wanted.into_iter().take(room));
         self.send_next_query(their_node_id, peer);
         Ok(())
     }

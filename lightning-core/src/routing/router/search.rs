@@ -38,20 +38,24 @@ struct Label {
     /// Sum of CLTV deltas from this node to the payee, final delta included.
     cltv: u32,
     hops: u8,
-    done: bool,
     next_edge: EdgeRef,
     next_node: u32,
 }
 
 const UNREACHED: Label = Label {
-    cost: u64::MAX,
+    cost: UNREACHED_COST,
     amount_msat: 0,
     cltv: 0,
     hops: 0,
-    done: false,
     next_edge: EdgeRef::None,
     next_node: NO_NODE,
 };
+
+/// The search keeps each node's best cost in a compact array of its own (what
+/// the inner loop reads for every edge), with this bit marking settled nodes.
+const DONE: u64 = 1 << 63;
+/// The cost of a node not reached yet; real costs are clamped below it.
+const UNREACHED_COST: u64 = DONE - 1;
 
 /// A private edge from a route hint.
 #[derive(Clone, Copy, Debug)]
@@ -117,13 +121,14 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
         let mut saturation_blocked = false;
         let p = &self.params.payment_params;
         let mut labels = vec![UNREACHED; self.node_count()];
+        let mut best = vec![UNREACHED_COST; self.node_count()];
+        best[self.payee as usize] = 0;
         let mut heap = BinaryHeap::new();
         labels[self.payee as usize] = Label {
             cost: 0,
             amount_msat,
             cltv: p.final_cltv_expiry_delta,
             hops: 0,
-            done: false,
             next_edge: EdgeRef::None,
             next_node: NO_NODE,
         };
@@ -132,11 +137,11 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
         let use_graph_payer_channels = self.first_hops.is_none();
 
         while let Some(Reverse((cost, v))) = heap.pop() {
-            let label = labels[v as usize];
-            if label.done || cost > label.cost {
+            if best[v as usize] & DONE != 0 || cost > best[v as usize] {
                 continue;
             }
-            labels[v as usize].done = true;
+            best[v as usize] |= DONE;
+            let label = labels[v as usize];
             if v == self.payer {
                 return self.build_path(&labels).ok_or(false);
             }
@@ -164,6 +169,7 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                     }
                     self.relax(
                         &mut labels,
+                        &mut best,
                         &mut heap,
                         self.payer,
                         v,
@@ -210,6 +216,7 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                 };
                 self.relax_forwarding(
                     &mut labels,
+                    &mut best,
                     &mut heap,
                     h.src,
                     v,
@@ -239,7 +246,7 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                 if amt < policy.htlc_minimum_msat || amt > policy.htlc_maximum_msat {
                     continue;
                 }
-                if labels[u as usize].done {
+                if best[u as usize] & DONE != 0 {
                     continue;
                 }
                 let used_here =
@@ -260,7 +267,7 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                 // Skip the scorer when even the fee alone cannot improve `u`.
                 if u != self.payer {
                     let fee = policy.fees().fee_msat(amt).unwrap_or(u64::MAX);
-                    if label.cost.saturating_add(fee) >= labels[u as usize].cost {
+                    if label.cost.saturating_add(fee) >= best[u as usize] {
                         continue;
                     }
                 }
@@ -282,6 +289,7 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                 };
                 self.relax_forwarding(
                     &mut labels,
+                    &mut best,
                     &mut heap,
                     u,
                     v,
@@ -305,12 +313,12 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
     /// payer, which pays no fee to itself and adds no CLTV delta.
     #[allow(clippy::too_many_arguments)]
     fn relax_forwarding(
-        &self, labels: &mut [Label], heap: &mut BinaryHeap<Reverse<(u64, u32)>>, u: u32, v: u32,
-        label: &Label, fees: RoutingFees, cltv_expiry_delta: u16, penalty: u64, max_amount: u64,
+        &self, labels: &mut [Label], best: &mut [u64], heap: &mut BinaryHeap<Reverse<(u64, u32)>>, u: u32,
+        v: u32, label: &Label, fees: RoutingFees, cltv_expiry_delta: u16, penalty: u64, max_amount: u64,
         edge: EdgeRef,
     ) {
         if u == self.payer {
-            self.relax(labels, heap, u, v, label, 0, 0, penalty, edge);
+            self.relax(labels, best, heap, u, v, label, 0, 0, penalty, edge);
             return;
         }
         if self.node_unusable(u) {
@@ -321,30 +329,29 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
         if amount > max_amount {
             return;
         }
-        self.relax(labels, heap, u, v, label, fee, cltv_expiry_delta as u32, penalty, edge);
+        self.relax(labels, best, heap, u, v, label, fee, cltv_expiry_delta as u32, penalty, edge);
     }
 
     #[allow(clippy::too_many_arguments)]
     #[inline]
     fn relax(
-        &self, labels: &mut [Label], heap: &mut BinaryHeap<Reverse<(u64, u32)>>, u: u32, v: u32,
-        label: &Label, fee: u64, cltv_delta: u32, penalty: u64, edge: EdgeRef,
+        &self, labels: &mut [Label], best: &mut [u64], heap: &mut BinaryHeap<Reverse<(u64, u32)>>, u: u32,
+        v: u32, label: &Label, fee: u64, cltv_delta: u32, penalty: u64, edge: EdgeRef,
     ) {
         let Some(cltv) = label.cltv.checked_add(cltv_delta) else { return };
         if cltv > self.params.payment_params.max_total_cltv_expiry_delta {
             return;
         }
-        let cost = label.cost.saturating_add(fee).saturating_add(penalty);
-        let current = &mut labels[u as usize];
-        if current.done || cost >= current.cost {
+        let cost = label.cost.saturating_add(fee).saturating_add(penalty).min(UNREACHED_COST - 1);
+        if best[u as usize] & DONE != 0 || cost >= best[u as usize] {
             return;
         }
-        *current = Label {
+        best[u as usize] = cost;
+        labels[u as usize] = Label {
             cost,
             amount_msat: label.amount_msat + fee,
             cltv,
             hops: label.hops + 1,
-            done: false,
             next_edge: edge,
             next_node: v,
         };
