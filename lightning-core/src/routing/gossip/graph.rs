@@ -6,21 +6,22 @@
 //! Nodes and channels live in two arrays and refer to each other by `u32`
 //! index; lookups by id go through ordered maps (scid → index, node id →
 //! index) so range queries and "next announcement after" walks are cheap.
-//! What the router reads on every step (the two endpoints, capacity and both
-//! directions' policies: 88 bytes) is kept apart from what it never reads
-//! (features, signed messages for relaying), so a route search stays in a few
-//! MB of memory.
+//! Each node also keeps the list of channel directions into it with a copy of
+//! what the router reads for them (source, scid, capacity, policy: 56 bytes),
+//! so a route search walks one contiguous list per node instead of jumping to
+//! each channel; features and signed messages sit apart in a cold array the
+//! router never touches.
 //!
 //! Per channel, without signed messages (the trusted path used by rapid gossip
-//! sync and benchmarks): 88 bytes hot + about 64 bytes cold + 4 bytes in each
-//! endpoint's adjacency list + about 40 bytes in the scid map; with the nodes
-//! (about 120 bytes each plus an announcement if any) that is about 245 bytes
-//! per channel as measured: 14.4 MB resident for the 15k-node, 60k-channel
-//! `graph-15k` data set (13.2 MB for the 17k-node, 51k-channel mainnet
-//! snapshot). Channels learned from gossip also keep their signed messages for
-//! relaying and query answers: a boxed `channel_announcement` (600 bytes) and
-//! up to two `channel_update`s (160 bytes each), about 950 bytes more per
-//! channel, so roughly 1.2 KB per channel, about 72 MB for 60k channels.
+//! sync and benchmarks): 88 bytes in the channel array, two 56-byte copies in
+//! the endpoints' lists, about 64 bytes cold and about 40 bytes in the scid
+//! map; with the nodes (about 120 bytes each plus an announcement if any) that
+//! is about 375 bytes per channel as measured: 22.5 MB resident for the
+//! 15k-node, 60k-channel `graph-15k` data set. Channels learned from gossip
+//! also keep their signed messages for relaying and query answers: a boxed
+//! `channel_announcement` (600 bytes) and up to two `channel_update`s (160
+//! bytes each), about 950 bytes more per channel, so roughly 1.3 KB per
+//! channel, about 80 MB for 60k channels.
 
 use crate::ln::features::ChannelFeatures;
 use crate::ln::msgs::gossip::MESSAGE_FLAG_DONT_FORWARD;
@@ -131,12 +132,30 @@ pub(crate) struct ChannelCold {
     pub(crate) updates: [Option<Box<ChannelUpdate>>; 2],
 }
 
+/// A channel direction into a node, with a copy of what the route search
+/// reads, so the search walks one contiguous list per node instead of
+/// jumping to each channel (the copy is kept in step by
+/// [`GraphData::set_policy`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct InEdge {
+    pub(crate) scid: u64,
+    /// Capacity in msat, `u64::MAX` when unknown.
+    pub(crate) capacity_msat: u64,
+    /// The policy of the direction from `src` into this node.
+    pub(crate) policy: DirectedPolicy,
+    /// The forwarding node.
+    pub(crate) src: u32,
+    /// The channel index.
+    pub(crate) chan: u32,
+}
+
 /// A node slot.
 #[derive(Clone, Debug)]
 pub(crate) struct NodeEntry {
     pub(crate) node_id: NodeId,
-    /// Channel indices.
-    pub(crate) channels: Vec<u32>,
+    /// Every channel of the node, as the direction into it (each channel
+    /// once).
+    pub(crate) inbound: Vec<InEdge>,
     pub(crate) announcement: Option<Box<NodeAnnouncementInfo>>,
     pub(crate) live: bool,
 }
@@ -166,7 +185,7 @@ impl GraphData {
         if let Some(idx) = self.node_index(&node_id) {
             return idx;
         }
-        let entry = NodeEntry { node_id, channels: Vec::new(), announcement: None, live: true };
+        let entry = NodeEntry { node_id, inbound: Vec::new(), announcement: None, live: true };
         let idx = match self.free_nodes.pop() {
             Some(idx) => {
                 self.nodes[idx as usize] = entry;
@@ -183,7 +202,7 @@ impl GraphData {
 
     fn remove_node_if_orphan(&mut self, idx: u32) {
         let node = &mut self.nodes[idx as usize];
-        if node.live && node.channels.is_empty() {
+        if node.live && node.inbound.is_empty() {
             node.live = false;
             node.announcement = None;
             let id = node.node_id;
@@ -206,13 +225,19 @@ impl GraphData {
                 && self.nodes[hot.nodes[1] as usize].node_id == node_two;
             if same {
                 // Learn what the new source adds (capacity, signed message).
-                let existing = &mut self.cold[idx as usize];
                 let mut changed = false;
-                if existing.capacity_sats.is_none() && cold.capacity_sats.is_some() {
-                    existing.capacity_sats = cold.capacity_sats;
-                    self.channels[idx as usize].capacity_msat = capacity_msat(cold.capacity_sats);
+                if self.cold[idx as usize].capacity_sats.is_none() && cold.capacity_sats.is_some() {
+                    self.cold[idx as usize].capacity_sats = cold.capacity_sats;
+                    let capacity = capacity_msat(cold.capacity_sats);
+                    self.channels[idx as usize].capacity_msat = capacity;
+                    for dir in 0..2 {
+                        if let Some(e) = self.in_edge_mut(idx, dir) {
+                            e.capacity_msat = capacity;
+                        }
+                    }
                     changed = true;
                 }
+                let existing = &mut self.cold[idx as usize];
                 if existing.announcement.is_none() && cold.announcement.is_some() {
                     existing.announcement = cold.announcement;
                     changed = true;
@@ -245,8 +270,16 @@ impl GraphData {
             }
         };
         self.channel_lookup.insert(scid, idx);
-        self.nodes[n1 as usize].channels.push(idx);
-        self.nodes[n2 as usize].channels.push(idx);
+        let edge = |src: u32| InEdge {
+            scid,
+            capacity_msat: hot.capacity_msat,
+            policy: DirectedPolicy::default(),
+            src,
+            chan: idx,
+        };
+        // Node one's list holds the direction from node two, and back.
+        self.nodes[n1 as usize].inbound.push(edge(n2));
+        self.nodes[n2 as usize].inbound.push(edge(n1));
         Ok(())
     }
 
@@ -257,8 +290,8 @@ impl GraphData {
         }
         self.channel_lookup.remove(&hot.scid);
         for n in hot.nodes {
-            let list = &mut self.nodes[n as usize].channels;
-            if let Some(pos) = list.iter().position(|c| *c == idx) {
+            let list = &mut self.nodes[n as usize].inbound;
+            if let Some(pos) = list.iter().position(|e| e.chan == idx) {
                 list.swap_remove(pos);
             }
             self.remove_node_if_orphan(n);
@@ -281,9 +314,24 @@ impl GraphData {
                 return Err(GossipError::DuplicateUpdate);
             }
         }
-        self.channels[idx as usize].dirs[direction] = policy;
+        self.set_policy(idx, direction, policy);
         self.cold[idx as usize].updates[direction] = message;
         Ok(())
+    }
+
+    /// The copy of direction `direction` of channel `idx` in its target's list.
+    fn in_edge_mut(&mut self, idx: u32, direction: usize) -> Option<&mut InEdge> {
+        // Direction 0 goes from node one into node two.
+        let target = self.channels[idx as usize].nodes[1 - direction];
+        self.nodes.get_mut(target as usize)?.inbound.iter_mut().find(|e| e.chan == idx)
+    }
+
+    /// Sets a direction's policy (and its copy in the target's list).
+    pub(crate) fn set_policy(&mut self, idx: u32, direction: usize, policy: DirectedPolicy) {
+        self.channels[idx as usize].dirs[direction] = policy;
+        if let Some(e) = self.in_edge_mut(idx, direction) {
+            e.policy = policy;
+        }
     }
 
     fn channel_info(&self, idx: u32) -> ChannelInfo {
@@ -702,7 +750,7 @@ impl NetworkGraph {
             for dir in 0..2 {
                 let policy = data.channels[i].dirs[dir];
                 if policy.is_present() && (policy.last_update as u64) < min_time {
-                    data.channels[i].dirs[dir] = DirectedPolicy::default();
+                    data.set_policy(idx, dir, DirectedPolicy::default());
                     data.cold[i].updates[dir] = None;
                 }
             }
@@ -797,7 +845,7 @@ impl ReadOnlyNetworkGraph<'_> {
         let node = &self.data.nodes[idx as usize];
         Some(NodeInfo {
             node_id: *node_id,
-            channels: node.channels.iter().map(|c| self.data.channels[*c as usize].scid).collect(),
+            channels: node.inbound.iter().map(|e| e.scid).collect(),
             announcement_info: node.announcement.as_deref().cloned(),
         })
     }

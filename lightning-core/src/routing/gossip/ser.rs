@@ -195,7 +195,9 @@ impl Readable for NetworkGraph {
             };
             data.add_channel(scid, n1, n2, cold, false).map_err(|_| DecodeError::InvalidValue)?;
             let idx = *data.channel_lookup.get(&scid).ok_or(DecodeError::InvalidValue)?;
-            data.channels[idx as usize].dirs = dirs;
+            for (dir, policy) in dirs.into_iter().enumerate() {
+                data.set_policy(idx, dir, policy);
+            }
             data.cold[idx as usize].updates = updates;
         }
         for (id, info) in nodes {

@@ -8,7 +8,7 @@
 //! checked when an edge is relaxed, with the exact amount the edge carries.
 
 use crate::prelude::*;
-use crate::routing::gossip::graph::{ChannelHot, GraphData, NO_NODE};
+use crate::routing::gossip::graph::{GraphData, NO_NODE};
 use crate::routing::gossip::{NodeId, RoutingFees};
 use crate::routing::router::types::{
     FirstHop, Path, Route, RouteError, RouteHop, RouteParameters, MAX_PATH_LENGTH,
@@ -231,14 +231,12 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
 
             // Public channels into `v`.
             let Some(node) = self.data.nodes.get(v as usize) else { continue };
-            for &c in &node.channels {
-                let ch: &ChannelHot = &self.data.channels[c as usize];
-                // The direction into `v` is the one whose source is the other end.
-                let (u, dir) = if ch.nodes[0] == v { (ch.nodes[1], 1) } else { (ch.nodes[0], 0) };
+            for edge in &node.inbound {
+                let (u, c) = (edge.src, edge.chan);
                 if u == self.payer && !use_graph_payer_channels {
                     continue;
                 }
-                let policy = &ch.dirs[dir];
+                let policy = &edge.policy;
                 if !policy.is_usable() {
                     continue;
                 }
@@ -249,19 +247,25 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                 if best[u as usize] & DONE != 0 {
                     continue;
                 }
-                let used_here =
-                    if used.is_empty() { 0 } else { used.get(&(ch.scid, dir == 0)).copied().unwrap_or(0) };
+                let used_here = if used.is_empty() {
+                    0
+                } else {
+                    used.get(&(edge.scid, self.data.nodes[u as usize].node_id < *v_id)).copied().unwrap_or(0)
+                };
                 let in_flight = amt.saturating_add(used_here);
-                let (available, effective_capacity) = if ch.capacity_msat == u64::MAX {
+                let (available, effective_capacity) = if edge.capacity_msat == u64::MAX {
                     (policy.htlc_maximum_msat, policy.htlc_maximum_msat)
                 } else {
-                    ((ch.capacity_msat >> saturation_shift).min(policy.htlc_maximum_msat), ch.capacity_msat)
+                    (
+                        (edge.capacity_msat >> saturation_shift).min(policy.htlc_maximum_msat),
+                        edge.capacity_msat,
+                    )
                 };
                 if in_flight > available {
-                    saturation_blocked |= in_flight <= policy.htlc_maximum_msat.min(ch.capacity_msat);
+                    saturation_blocked |= in_flight <= policy.htlc_maximum_msat.min(edge.capacity_msat);
                     continue;
                 }
-                if !self.failed.is_empty() && self.failed.contains(&ch.scid) {
+                if !self.failed.is_empty() && self.failed.contains(&edge.scid) {
                     continue;
                 }
                 // Skip the scorer when even the fee alone cannot improve `u`.
@@ -275,7 +279,7 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                     0
                 } else {
                     let candidate = CandidateHop {
-                        short_channel_id: ch.scid,
+                        short_channel_id: edge.scid,
                         source: &self.data.nodes[u as usize].node_id,
                         target: v_id,
                         htlc_maximum_msat: policy.htlc_maximum_msat,
