@@ -855,3 +855,116 @@ impl ReadOnlyNetworkGraph<'_> {
         self.data.node_lookup.keys().copied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ln::types::ShortChannelId;
+    use crate::util::ser::{decode_exact, Writeable};
+
+    impl GraphData {
+        /// Every index map, adjacency list and policy copy agrees with the
+        /// channel array.
+        fn assert_consistent(&self) {
+            let mut seen = 0;
+            for (scid, idx) in &self.channel_lookup {
+                let hot = &self.channels[*idx as usize];
+                assert_eq!(hot.scid, *scid);
+                for dir in 0..2 {
+                    let (src, dst) = (hot.nodes[dir], hot.nodes[1 - dir]);
+                    let node = &self.nodes[dst as usize];
+                    assert!(node.live);
+                    let edges: Vec<&InEdge> = node.inbound.iter().filter(|e| e.chan == *idx).collect();
+                    assert_eq!(edges.len(), 1, "scid {scid} dir {dir}");
+                    let e = edges[0];
+                    assert_eq!(
+                        (e.src, e.scid, e.capacity_msat, e.policy),
+                        (src, *scid, hot.capacity_msat, hot.dirs[dir])
+                    );
+                }
+                seen += 1;
+            }
+            let edges: usize = self.nodes.iter().filter(|n| n.live).map(|n| n.inbound.len()).sum();
+            assert_eq!(edges, 2 * seen);
+            for (id, idx) in &self.node_lookup {
+                let node = &self.nodes[*idx as usize];
+                assert!(node.live && node.node_id == *id && !node.inbound.is_empty());
+            }
+            assert_eq!(self.nodes.iter().filter(|n| n.live).count(), self.node_lookup.len());
+        }
+    }
+
+    fn id(i: u64) -> NodeId {
+        let mut b = [2u8; 33];
+        b[25..33].copy_from_slice(&i.to_be_bytes());
+        NodeId::from_array(b)
+    }
+
+    #[test]
+    fn random_operations_keep_the_graph_consistent() {
+        let graph = NetworkGraph::new(ChainHash::BITCOIN);
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for step in 0..5_000u64 {
+            // Ten minutes per step: 5,000 steps span about five weeks.
+            let now = 1_600_000_000 + step * 600;
+            let scid = next() % 300;
+            match next() % 100 {
+                0..=44 => {
+                    let (a, b) = (next() % 40, next() % 40);
+                    if a != b {
+                        let (a, b) = if id(a) < id(b) { (id(a), id(b)) } else { (id(b), id(a)) };
+                        let cap = (next() % 2 == 0).then_some(next() % 10_000_000 + 1);
+                        let _ = graph.add_channel_from_partial_announcement(
+                            scid,
+                            now,
+                            ChannelFeatures::empty(),
+                            a,
+                            b,
+                            cap,
+                        );
+                    }
+                }
+                45..=89 => {
+                    let upd = UnsignedChannelUpdate {
+                        chain_hash: ChainHash::BITCOIN,
+                        short_channel_id: ShortChannelId(scid),
+                        timestamp: now as u32,
+                        message_flags: 1,
+                        channel_flags: (next() % 4) as u8,
+                        cltv_expiry_delta: (next() % 200) as u16,
+                        htlc_minimum_msat: next() % 1000,
+                        fee_base_msat: (next() % 1000) as u32,
+                        fee_proportional_millionths: (next() % 1000) as u32,
+                        htlc_maximum_msat: next() % 1_000_000_000,
+                        excess_data: Vec::new(),
+                    };
+                    let _ = graph.update_channel_unsigned(&upd);
+                }
+                90..=94 => graph.channel_spent(scid, now),
+                95..=96 => graph.remove_channel(scid),
+                _ => graph.remove_stale_channels_and_tracking_with_time(now),
+            }
+            if step % 250 == 0 {
+                graph.data.read().assert_consistent();
+            }
+        }
+        graph.data.read().assert_consistent();
+        let ro = graph.read_only();
+        assert!(
+            ro.channel_count() > 50 && ro.node_count() > 20,
+            "{} {}",
+            ro.channel_count(),
+            ro.node_count()
+        );
+        drop(ro);
+        let back: NetworkGraph = decode_exact(&graph.encode()).unwrap();
+        back.data.read().assert_consistent();
+        assert_eq!(back.encode(), graph.encode());
+    }
+}
