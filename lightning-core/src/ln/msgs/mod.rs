@@ -2,14 +2,21 @@
 //! decoding them.
 //!
 //! Messages are grouped by BOLT: [`setup`] (BOLT 1: `init`, `error`, `warning`,
-//! `ping`, `pong`) and [`address`] (the BOLT 7 address descriptors). Dispatch by
+//! `ping`, `pong`), [`address`] (the BOLT 7 address descriptors) and [`gossip`]
+//! (the BOLT 7 announcements, updates and gossip queries). Dispatch by
 //! message type is in [`crate::ln::wire`].
 
 pub mod address;
+pub mod gossip;
 pub mod handlers;
 pub mod setup;
 
 pub use address::{Hostname, SocketAddress};
+pub use gossip::{
+    AnnouncementSignatures, ChannelAnnouncement, ChannelUpdate, GossipTimestampFilter, NodeAlias,
+    NodeAnnouncement, QueryChannelRange, QueryShortChannelIds, ReplyChannelRange, ReplyShortChannelIdsEnd,
+    UnsignedChannelAnnouncement, UnsignedChannelUpdate, UnsignedNodeAnnouncement,
+};
 pub use handlers::{
     BaseMessageHandler, ChannelMessageHandler, CustomMessageHandler, ErroringMessageHandler,
     IgnoringMessageHandler, RoutingMessageHandler,
