@@ -204,7 +204,7 @@ fn async_utxo_lookup_adds_the_channel_when_resolved() {
     assert_eq!(graph.pending_utxo_check_count(), 0);
     assert_eq!(graph.read_only().channel(9).unwrap().capacity_sats, Some(77_000));
     // The accepted announcement is broadcast.
-    let events = sync.get_and_clear_pending_msg_events();
+    let events = sync.get_and_clear_pending_gossip_events();
     assert_eq!(
         events,
         vec![GossipSendEvent::Broadcast {
@@ -325,7 +325,7 @@ fn exchange(
     loop {
         let mut any = false;
         for (from, to) in [(x, y), (y, x)] {
-            for ev in from.0.get_and_clear_pending_msg_events() {
+            for ev in from.0.get_and_clear_pending_gossip_events() {
                 let msg = match ev {
                     GossipSendEvent::SendToPeer { node_id, msg } => {
                         assert_eq!(node_id, to.1);
@@ -446,7 +446,7 @@ fn second_node_learns_the_first_nodes_graph_through_queries() {
         CHAIN,
     );
     sync2.handle_channel_update(Some(&id1), &fresh).unwrap();
-    let events = sync2.get_and_clear_pending_msg_events();
+    let events = sync2.get_and_clear_pending_gossip_events();
     assert_eq!(
         events,
         vec![GossipSendEvent::Broadcast {
@@ -472,7 +472,7 @@ fn queries_for_another_chain_get_an_empty_answer() {
         query_flags: None,
     };
     assert_eq!(sync.handle_query_short_channel_ids(&peer, &q), Err(GossipError::WrongChain));
-    match &sync.get_and_clear_pending_msg_events()[..] {
+    match &sync.get_and_clear_pending_gossip_events()[..] {
         [GossipSendEvent::SendToPeer { msg: GossipMessage::ReplyShortChannelIdsEnd(end), .. }] => {
             assert!(!end.full_information)
         }
@@ -524,7 +524,7 @@ fn channel_range_replies_cover_the_range_in_order() {
     };
     sync.handle_query_channel_range(&peer, &query).unwrap();
     let replies: Vec<_> = sync
-        .get_and_clear_pending_msg_events()
+        .get_and_clear_pending_gossip_events()
         .into_iter()
         .map(|e| match e {
             GossipSendEvent::SendToPeer { msg: GossipMessage::ReplyChannelRange(r), .. } => r,

@@ -2,6 +2,7 @@
 //! ([`MessageSendEvent`], collected by the `PeerManager`) and, as they land,
 //! user-facing events.
 
+use crate::ln::msgs::gossip::GossipMessage;
 use crate::ln::msgs::ErrorAction;
 use crate::prelude::*;
 use bitcoin::secp256k1::PublicKey;
@@ -17,6 +18,22 @@ pub enum MessageSendEvent {
         node_id: PublicKey,
         /// What to do.
         action: ErrorAction,
+    },
+    /// Send a gossip message (a query, a reply, or gossip it asked for) to one
+    /// peer.
+    SendGossip {
+        /// The peer.
+        node_id: PublicKey,
+        /// The message.
+        msg: GossipMessage,
+    },
+    /// Relay fresh gossip to every peer that wants it, except the one it came
+    /// from. Dropped first for peers whose send queue is full.
+    BroadcastGossip {
+        /// The announcement or update.
+        msg: GossipMessage,
+        /// The peer it came from, if any.
+        except_node_id: Option<PublicKey>,
     },
 }
 

@@ -882,3 +882,44 @@ mod tests {
         assert!(all.matches(u32::MAX - 1));
     }
 }
+
+/// Any BOLT 7 gossip message other than `announcement_signatures` (which is
+/// between channel peers): what the gossip handler receives and sends.
+// Announcements are a few hundred bytes; events are short-lived.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GossipMessage {
+    /// `channel_announcement`.
+    ChannelAnnouncement(ChannelAnnouncement),
+    /// `node_announcement`.
+    NodeAnnouncement(NodeAnnouncement),
+    /// `channel_update`.
+    ChannelUpdate(ChannelUpdate),
+    /// `query_short_channel_ids`.
+    QueryShortChannelIds(QueryShortChannelIds),
+    /// `reply_short_channel_ids_end`.
+    ReplyShortChannelIdsEnd(ReplyShortChannelIdsEnd),
+    /// `query_channel_range`.
+    QueryChannelRange(QueryChannelRange),
+    /// `reply_channel_range`.
+    ReplyChannelRange(ReplyChannelRange),
+    /// `gossip_timestamp_filter`.
+    GossipTimestampFilter(GossipTimestampFilter),
+}
+
+impl GossipMessage {
+    /// The message with its type prefix, ready to encrypt and send.
+    pub fn encode_with_type(&self) -> Vec<u8> {
+        use crate::ln::wire::encode;
+        match self {
+            GossipMessage::ChannelAnnouncement(m) => encode(m),
+            GossipMessage::NodeAnnouncement(m) => encode(m),
+            GossipMessage::ChannelUpdate(m) => encode(m),
+            GossipMessage::QueryShortChannelIds(m) => encode(m),
+            GossipMessage::ReplyShortChannelIdsEnd(m) => encode(m),
+            GossipMessage::QueryChannelRange(m) => encode(m),
+            GossipMessage::ReplyChannelRange(m) => encode(m),
+            GossipMessage::GossipTimestampFilter(m) => encode(m),
+        }
+    }
+}

@@ -9,14 +9,16 @@
 //!   what it lacks, and queues fresh announcements for broadcast.
 
 pub mod graph;
+mod handler;
 pub mod ser;
 pub mod sync;
 pub mod types;
 
+pub use crate::ln::msgs::gossip::GossipMessage;
 pub use graph::{
     NetworkGraph, ReadOnlyNetworkGraph, MAX_PENDING_UTXO_CHECKS, STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS,
 };
-pub use sync::{GossipMessage, GossipSendEvent, P2PGossipSync};
+pub use sync::{GossipSendEvent, P2PGossipSync};
 pub use types::{
     ChannelInfo, ChannelUpdateInfo, GossipError, NodeAnnouncementInfo, NodeId, NodeInfo, RoutingFees,
 };

@@ -4,7 +4,7 @@
 //! funding outputs through an optional [`UtxoLookup`]), answers gossip queries,
 //! asks peers that support `gossip_queries` for the channels it lacks, and
 //! queues what to send in an outbound queue drained by
-//! [`P2PGossipSync::get_and_clear_pending_msg_events`]. It holds no socket and
+//! [`P2PGossipSync::get_and_clear_pending_gossip_events`]. It holds no socket and
 //! no clock: a peer manager feeds it messages and carries its
 //! [`GossipSendEvent`]s to peers.
 //!
@@ -17,6 +17,7 @@
 //! gossip is not relayed (counted in [`P2PGossipSync::dropped_broadcasts`]).
 
 use crate::ln::features::InitFeatures;
+use crate::ln::msgs::gossip::GossipMessage;
 use crate::ln::msgs::gossip::{
     QUERY_FLAG_CHANNEL_ANNOUNCEMENT, QUERY_FLAG_CHANNEL_UPDATE_1, QUERY_FLAG_CHANNEL_UPDATE_2,
     QUERY_FLAG_NODE_ANNOUNCEMENT_1, QUERY_FLAG_NODE_ANNOUNCEMENT_2, QUERY_OPTION_CHECKSUMS,
@@ -53,29 +54,6 @@ pub const GOSSIP_FILTER_LOOKBACK_SECS: u64 = 60 * 60;
 pub const MAX_WANTED_SCIDS_PER_PEER: usize = 200_000;
 /// Peers asked for a full channel range when they connect.
 pub const MAX_FULL_SYNC_PEERS: usize = 3;
-
-/// A gossip message to send.
-// Announcements are a few hundred bytes; events are short-lived.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum GossipMessage {
-    /// `channel_announcement`.
-    ChannelAnnouncement(ChannelAnnouncement),
-    /// `node_announcement`.
-    NodeAnnouncement(NodeAnnouncement),
-    /// `channel_update`.
-    ChannelUpdate(ChannelUpdate),
-    /// `query_short_channel_ids`.
-    QueryShortChannelIds(QueryShortChannelIds),
-    /// `reply_short_channel_ids_end`.
-    ReplyShortChannelIdsEnd(ReplyShortChannelIdsEnd),
-    /// `query_channel_range`.
-    QueryChannelRange(QueryChannelRange),
-    /// `reply_channel_range`.
-    ReplyChannelRange(ReplyChannelRange),
-    /// `gossip_timestamp_filter`.
-    GossipTimestampFilter(GossipTimestampFilter),
-}
 
 /// Something [`P2PGossipSync`] wants sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,7 +148,7 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
     }
 
     /// Takes everything queued to send.
-    pub fn get_and_clear_pending_msg_events(&self) -> Vec<GossipSendEvent> {
+    pub fn get_and_clear_pending_gossip_events(&self) -> Vec<GossipSendEvent> {
         for ann in self.network_graph.take_pending_broadcasts() {
             self.broadcast(GossipMessage::ChannelAnnouncement(ann), None);
         }
