@@ -130,3 +130,77 @@ fn non_minimal_features_are_verified_and_relayed_as_signed() {
         Err(lightning_core::routing::gossip::GossipError::InvalidSignature)
     );
 }
+
+#[test]
+fn updates_for_a_pending_announcement_are_held_and_applied_when_it_resolves() {
+    use lightning_core::bitcoin::{Amount, TxOut};
+    use lightning_core::routing::gossip::GossipError;
+    use lightning_core::routing::utxo::{funding_script_pubkey, UtxoFuture, UtxoLookupError};
+
+    let (a, b, c) = (TestNode::new(1), TestNode::new(2), TestNode::new(3));
+    let graph = NetworkGraph::new(CHAIN);
+    let utxos = TestUtxos::default();
+    let future = UtxoFuture::new();
+    utxos.pending.lock().unwrap().insert(9, future.clone());
+    let sync = P2PGossipSync::new(&graph, Some(&utxos));
+    let ann = channel_announcement(a, b, 9, CHAIN);
+    assert_eq!(sync.handle_channel_announcement(None, &ann), Err(GossipError::UtxoLookupPending));
+
+    let pol = |timestamp, fee_base_msat| Policy { timestamp, fee_base_msat, ..Policy::default() };
+    let a_to_b = channel_update(a, b, 9, pol(2_000, 11), CHAIN);
+    let b_to_a_old = channel_update(b, a, 9, pol(1_000, 22), CHAIN);
+    let b_to_a = channel_update(b, a, 9, pol(1_500, 33), CHAIN);
+    assert_eq!(sync.handle_channel_update(None, &a_to_b), Err(GossipError::UtxoLookupPending));
+    assert_eq!(sync.handle_channel_update(None, &b_to_a_old), Err(GossipError::UtxoLookupPending));
+    // The newer one of a direction replaces the held one; an older one is refused.
+    assert_eq!(sync.handle_channel_update(None, &b_to_a), Err(GossipError::UtxoLookupPending));
+    assert_eq!(sync.handle_channel_update(None, &b_to_a_old), Err(GossipError::OlderUpdate));
+    assert_eq!(sync.handle_channel_update(None, &b_to_a), Err(GossipError::DuplicateUpdate));
+    // Checked on arrival: signed by the wrong node is refused, not held.
+    let forged = channel_update(c, b, 9, pol(3_000, 44), CHAIN);
+    let mut forged = forged.clone();
+    forged.contents.channel_flags = a_to_b.contents.channel_flags;
+    assert_eq!(sync.handle_channel_update(None, &forged), Err(GossipError::InvalidSignature));
+    assert_eq!(graph.held_update_count(), 2);
+    assert!(sync.get_and_clear_pending_gossip_events().is_empty(), "nothing relayed before the lookup");
+
+    let script = funding_script_pubkey(&a.funding_pubkey(), &b.funding_pubkey());
+    // 2,000,000 sat: the updates' htlc_maximum_msat (1,000,000 sat) fits.
+    future.resolve(&graph, Ok(TxOut { value: Amount::from_sat(2_000_000), script_pubkey: script }));
+    assert_eq!(graph.held_update_count(), 0);
+    let chan = graph.read_only().channel(9).unwrap();
+    let (from_a, from_b) = if a.node_id() == chan.node_one {
+        (chan.one_to_two, chan.two_to_one)
+    } else {
+        (chan.two_to_one, chan.one_to_two)
+    };
+    assert_eq!(from_a.unwrap().fees.base_msat, 11);
+    assert_eq!(from_b.unwrap().fees.base_msat, 33);
+    // The announcement, then its updates, are relayed.
+    let sent = broadcasts(&sync.get_and_clear_pending_gossip_events());
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[0], GossipMessage::ChannelAnnouncement(ann).encode_with_type());
+    let mut updates = sent[1..].to_vec();
+    updates.sort();
+    let mut expected = vec![
+        GossipMessage::ChannelUpdate(a_to_b).encode_with_type(),
+        GossipMessage::ChannelUpdate(b_to_a).encode_with_type(),
+    ];
+    expected.sort();
+    assert_eq!(updates, expected);
+
+    // A lookup that fails drops the updates held with it.
+    let failing = UtxoFuture::new();
+    utxos.pending.lock().unwrap().insert(10, failing.clone());
+    let ann = channel_announcement(a, c, 10, CHAIN);
+    assert_eq!(sync.handle_channel_announcement(None, &ann), Err(GossipError::UtxoLookupPending));
+    let upd = channel_update(a, c, 10, pol(2_000, 1), CHAIN);
+    assert_eq!(sync.handle_channel_update(None, &upd), Err(GossipError::UtxoLookupPending));
+    assert_eq!(graph.held_update_count(), 1);
+    failing.resolve(&graph, Err(UtxoLookupError::UnknownTx));
+    assert_eq!(graph.held_update_count(), 0);
+    assert!(graph.read_only().channel(10).is_none());
+    assert!(sync.get_and_clear_pending_gossip_events().is_empty());
+    // With nothing pending, an update for an unknown channel is still refused.
+    assert_eq!(sync.handle_channel_update(None, &upd), Err(GossipError::UnknownChannel));
+}

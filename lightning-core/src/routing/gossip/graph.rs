@@ -24,7 +24,7 @@
 //! channel, about 80 MB for 60k channels.
 
 use crate::ln::features::ChannelFeatures;
-use crate::ln::msgs::gossip::MESSAGE_FLAG_DONT_FORWARD;
+use crate::ln::msgs::gossip::{GossipMessage, MESSAGE_FLAG_DONT_FORWARD};
 use crate::ln::msgs::{
     ChannelAnnouncement, ChannelUpdate, NodeAnnouncement, UnsignedChannelAnnouncement, UnsignedChannelUpdate,
     UnsignedNodeAnnouncement,
@@ -53,6 +53,12 @@ pub const MAX_EXCESS_BYTES_FOR_RELAY: usize = 1024;
 /// At most this many announcements wait for an asynchronous UTXO lookup;
 /// more are refused (with [`GossipError::UtxoLookupPending`]) until some resolve.
 pub const MAX_PENDING_UTXO_CHECKS: usize = 10_000;
+
+/// `channel_update`s held per announcement waiting for its UTXO lookup: the
+/// newest of each direction, so at most `2 * MAX_PENDING_UTXO_CHECKS` in all.
+/// They are checked (signature included) when they arrive and applied when
+/// the lookup confirms the channel.
+pub const MAX_HELD_UPDATES_PER_PENDING_CHANNEL: usize = 2;
 
 pub(crate) const DIR_PRESENT: u8 = 1;
 pub(crate) const DIR_ENABLED: u8 = 2;
@@ -355,12 +361,22 @@ fn capacity_msat(capacity_sats: Option<u64>) -> u64 {
     capacity_sats.map_or(u64::MAX, |s| s.saturating_mul(1000))
 }
 
+/// A `channel_update` held until its channel's UTXO lookup answers (the
+/// signed message, or only its contents for a trusted update).
+#[derive(Debug)]
+struct HeldUpdate {
+    contents: UnsignedChannelUpdate,
+    full: Option<ChannelUpdate>,
+}
+
 /// An announcement waiting for its funding output lookup.
 #[derive(Debug)]
 struct PendingCheck {
     future: UtxoFuture,
     contents: UnsignedChannelAnnouncement,
     full: Option<ChannelAnnouncement>,
+    /// The newest update of each direction that arrived meanwhile.
+    updates: [Option<HeldUpdate>; MAX_HELD_UPDATES_PER_PENDING_CHANNEL],
 }
 
 /// The public channel graph of one chain.
@@ -374,7 +390,7 @@ pub struct NetworkGraph {
     secp_ctx: Secp256k1<VerifyOnly>,
     pub(crate) data: RwLock<GraphData>,
     pending_checks: Mutex<Vec<PendingCheck>>,
-    pending_broadcasts: Mutex<Vec<ChannelAnnouncement>>,
+    pending_broadcasts: Mutex<Vec<GossipMessage>>,
 }
 
 /// A read-only view of the graph, holding its read lock while it lives.
@@ -503,7 +519,12 @@ impl NetworkGraph {
                         // channels that never resolve.
                         let known = pending.iter().any(|p| p.contents.short_channel_id == c.short_channel_id);
                         if !known && pending.len() < MAX_PENDING_UTXO_CHECKS {
-                            pending.push(PendingCheck { future, contents: c.clone(), full: full.cloned() });
+                            pending.push(PendingCheck {
+                                future,
+                                contents: c.clone(),
+                                full: full.cloned(),
+                                updates: [None, None],
+                            });
                         }
                         return Err(GossipError::UtxoLookupPending);
                     }
@@ -548,19 +569,68 @@ impl NetworkGraph {
             done
         };
         for (check, result) in resolved {
+            // A failed lookup drops the announcement and the updates held for it.
             let Ok(capacity) = check_utxo(&check.contents, result) else { continue };
-            if self.insert_announced(&check.contents, check.full.as_ref(), Some(capacity)).is_ok() {
-                if let Some(full) = check.full {
-                    self.pending_broadcasts.lock().push(full);
+            if self.insert_announced(&check.contents, check.full.as_ref(), Some(capacity)).is_err() {
+                continue;
+            }
+            let mut broadcasts = Vec::new();
+            if let Some(full) = check.full {
+                broadcasts.push(GossipMessage::ChannelAnnouncement(full));
+            }
+            for held in check.updates.into_iter().flatten() {
+                // Checked again now that the capacity is known (and against
+                // anything that arrived in between).
+                if self.update_channel_internal(&held.contents, held.full.as_ref()).is_ok() {
+                    if let Some(full) = held.full {
+                        if full.contents.excess_data.len() <= MAX_EXCESS_BYTES_FOR_RELAY {
+                            broadcasts.push(GossipMessage::ChannelUpdate(full));
+                        }
+                    }
                 }
             }
+            self.pending_broadcasts.lock().extend(broadcasts);
         }
     }
 
-    /// Announcements accepted after an asynchronous UTXO lookup, to be
-    /// broadcast; the list is cleared.
-    pub fn take_pending_broadcasts(&self) -> Vec<ChannelAnnouncement> {
+    /// Gossip accepted after an asynchronous UTXO lookup, to be broadcast:
+    /// each announcement, followed by the updates that were held for it. The
+    /// list is cleared.
+    pub fn take_pending_broadcasts(&self) -> Vec<GossipMessage> {
         core::mem::take(&mut *self.pending_broadcasts.lock())
+    }
+
+    /// Number of `channel_update`s held for announcements that wait for a UTXO
+    /// lookup.
+    pub fn held_update_count(&self) -> usize {
+        self.pending_checks.lock().iter().map(|p| p.updates.iter().flatten().count()).sum()
+    }
+
+    /// Holds an update for a channel whose announcement waits for its UTXO
+    /// lookup, after checking its signature against the announced node of its
+    /// direction. Returns `None` if no announcement for the channel is pending.
+    fn hold_update_for_pending(
+        &self, c: &UnsignedChannelUpdate, full: Option<&ChannelUpdate>,
+    ) -> Option<GossipError> {
+        let mut pending = self.pending_checks.lock();
+        let check = pending.iter_mut().find(|p| p.contents.short_channel_id == c.short_channel_id)?;
+        let direction = c.direction() as usize;
+        if let Some(held) = &check.updates[direction] {
+            if c.timestamp < held.contents.timestamp {
+                return Some(GossipError::OlderUpdate);
+            }
+            if c.timestamp == held.contents.timestamp {
+                return Some(GossipError::DuplicateUpdate);
+            }
+        }
+        if let Some(full) = full {
+            let key = if direction == 0 { &check.contents.node_id_1 } else { &check.contents.node_id_2 };
+            if let Err(e) = self.verify(c.signing_hash(), &full.signature, key) {
+                return Some(e);
+            }
+        }
+        check.updates[direction] = Some(HeldUpdate { contents: c.clone(), full: full.cloned() });
+        Some(GossipError::UtxoLookupPending)
     }
 
     /// Number of announcements waiting for a UTXO lookup.
@@ -571,6 +641,13 @@ impl NetworkGraph {
     /// Checks a `channel_update` (chain, known channel, newer timestamp,
     /// `htlc_maximum_msat` within capacity, the signature of the node of its
     /// direction) and applies it.
+    ///
+    /// An update for a channel whose announcement waits for an asynchronous
+    /// UTXO lookup is checked as far as it can be (signature, newer than the
+    /// one held) and held, newest per direction
+    /// ([`MAX_HELD_UPDATES_PER_PENDING_CHANNEL`]), with
+    /// [`GossipError::UtxoLookupPending`]; it is applied (and queued for
+    /// broadcast) when the lookup confirms the channel.
     pub fn update_channel(&self, msg: &ChannelUpdate) -> Result<(), GossipError> {
         self.update_channel_internal(&msg.contents, Some(msg))
     }
@@ -600,11 +677,12 @@ impl NetworkGraph {
         let (idx, node_id) = {
             let data = self.data.read();
             let Some(&idx) = data.channel_lookup.get(&c.short_channel_id.0) else {
-                return Err(if data.removed_channels.contains_key(&c.short_channel_id.0) {
-                    GossipError::FundingSpent
-                } else {
-                    GossipError::UnknownChannel
-                });
+                if data.removed_channels.contains_key(&c.short_channel_id.0) {
+                    return Err(GossipError::FundingSpent);
+                }
+                drop(data);
+                // Held (bounded) if its announcement waits for a UTXO lookup.
+                return Err(self.hold_update_for_pending(c, full).unwrap_or(GossipError::UnknownChannel));
             };
             let hot = &data.channels[idx as usize];
             let current = hot.dirs[direction];

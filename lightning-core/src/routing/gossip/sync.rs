@@ -149,8 +149,8 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
 
     /// Takes everything queued to send.
     pub fn get_and_clear_pending_gossip_events(&self) -> Vec<GossipSendEvent> {
-        for ann in self.network_graph.take_pending_broadcasts() {
-            self.broadcast(GossipMessage::ChannelAnnouncement(ann), None);
+        for msg in self.network_graph.take_pending_broadcasts() {
+            self.broadcast(msg, None);
         }
         let mut queued = self.pending_broadcast_count.lock();
         *queued = 0;
