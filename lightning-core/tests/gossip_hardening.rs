@@ -204,3 +204,59 @@ fn updates_for_a_pending_announcement_are_held_and_applied_when_it_resolves() {
     // With nothing pending, an update for an unknown channel is still refused.
     assert_eq!(sync.handle_channel_update(None, &upd), Err(GossipError::UnknownChannel));
 }
+
+#[test]
+fn a_flooding_origin_is_relayed_at_its_rate_limit_only() {
+    use lightning_core::routing::gossip::relay::{MAX_RELAY_FUTURE_SECS, RELAY_BURST, RELAY_REFILL_SECS};
+
+    let (a, b) = (TestNode::new(1), TestNode::new(2));
+    let peer: PublicKey = TestNode::new(9).pubkey();
+    let graph = NetworkGraph::new(CHAIN);
+    let sync = P2PGossipSync::new(&graph, no_utxo());
+    sync.handle_channel_announcement(Some(&peer), &channel_announcement(a, b, 5, CHAIN)).unwrap();
+    let now = 1_700_000_000u32;
+    graph.remove_stale_channels_and_tracking_with_time(now as u64);
+    sync.get_and_clear_pending_gossip_events();
+
+    let update = |from: TestNode, to: TestNode, timestamp: u32| {
+        channel_update(
+            from,
+            to,
+            5,
+            Policy { timestamp, fee_base_msat: timestamp % 1000, ..Policy::default() },
+            CHAIN,
+        )
+    };
+    // `a` signs a new update every minute for ten minutes: all applied, only
+    // the burst relayed.
+    for i in 0..10 {
+        sync.handle_channel_update(Some(&peer), &update(a, b, now + i * 60)).unwrap();
+    }
+    let chan = graph.read_only().channel(5).unwrap();
+    let from_a = if a.node_id() == chan.node_one { chan.one_to_two } else { chan.two_to_one };
+    assert_eq!(from_a.unwrap().last_update, now + 9 * 60, "limited updates are still applied");
+    assert_eq!(broadcasts(&sync.get_and_clear_pending_gossip_events()).len(), RELAY_BURST as usize);
+    assert_eq!(sync.rate_limited_broadcasts(), 10 - RELAY_BURST as u64);
+    // The other direction has its own budget.
+    sync.handle_channel_update(Some(&peer), &update(b, a, now)).unwrap();
+    assert_eq!(broadcasts(&sync.get_and_clear_pending_gossip_events()).len(), 1);
+    // An hour after the burst began, one more token.
+    sync.handle_channel_update(Some(&peer), &update(a, b, now + RELAY_REFILL_SECS)).unwrap();
+    sync.handle_channel_update(Some(&peer), &update(a, b, now + RELAY_REFILL_SECS + 60)).unwrap();
+    assert_eq!(broadcasts(&sync.get_and_clear_pending_gossip_events()).len(), 1);
+    // Our own updates are not limited.
+    sync.handle_channel_update(None, &update(a, b, now + RELAY_REFILL_SECS + 120)).unwrap();
+    assert_eq!(broadcasts(&sync.get_and_clear_pending_gossip_events()).len(), 1);
+    // Timestamps run far ahead buy nothing: applied, not relayed.
+    let ahead = now + MAX_RELAY_FUTURE_SECS as u32 + 1;
+    sync.handle_channel_update(Some(&peer), &update(b, a, ahead)).unwrap();
+    assert!(broadcasts(&sync.get_and_clear_pending_gossip_events()).is_empty());
+
+    // Node announcements: the same budget per node.
+    for i in 0..6 {
+        sync.handle_node_announcement(Some(&peer), &node_announcement(a, now + i)).unwrap();
+    }
+    assert_eq!(broadcasts(&sync.get_and_clear_pending_gossip_events()).len(), RELAY_BURST as usize);
+    sync.handle_node_announcement(Some(&peer), &node_announcement(b, now)).unwrap();
+    assert_eq!(broadcasts(&sync.get_and_clear_pending_gossip_events()).len(), 1);
+}

@@ -21,7 +21,8 @@
 //! also keep their signed messages for relaying and query answers: a boxed
 //! `channel_announcement` (600 bytes) and up to two `channel_update`s (160
 //! bytes each), about 950 bytes more per channel, so roughly 1.3 KB per
-//! channel, about 80 MB for 60k channels.
+//! channel, about 80 MB for 60k channels. The cold part also holds each
+//! direction's relay rate limit ([`super::relay`], 8 bytes each).
 
 use crate::ln::features::ChannelFeatures;
 use crate::ln::msgs::gossip::{GossipMessage, MESSAGE_FLAG_DONT_FORWARD};
@@ -30,6 +31,7 @@ use crate::ln::msgs::{
     UnsignedNodeAnnouncement,
 };
 use crate::prelude::*;
+use crate::routing::gossip::relay::RelayBudget;
 use crate::routing::gossip::types::{
     ChannelInfo, ChannelUpdateInfo, GossipError, NodeAnnouncementInfo, NodeId, NodeInfo, RoutingFees,
 };
@@ -136,6 +138,8 @@ pub(crate) struct ChannelCold {
     pub(crate) received_time: u64,
     pub(crate) announcement: Option<Box<ChannelAnnouncement>>,
     pub(crate) updates: [Option<Box<ChannelUpdate>>; 2],
+    /// Relay rate limit of each direction's updates (not saved).
+    pub(crate) relay_budget: [RelayBudget; 2],
 }
 
 /// A channel direction into a node, with a copy of what the route search
@@ -164,6 +168,8 @@ pub(crate) struct NodeEntry {
     pub(crate) inbound: Vec<InEdge>,
     pub(crate) announcement: Option<Box<NodeAnnouncementInfo>>,
     pub(crate) live: bool,
+    /// Relay rate limit of its announcements (not saved).
+    pub(crate) relay_budget: RelayBudget,
 }
 
 /// The graph's contents, behind the [`NetworkGraph`]'s lock.
@@ -191,7 +197,13 @@ impl GraphData {
         if let Some(idx) = self.node_index(&node_id) {
             return idx;
         }
-        let entry = NodeEntry { node_id, inbound: Vec::new(), announcement: None, live: true };
+        let entry = NodeEntry {
+            node_id,
+            inbound: Vec::new(),
+            announcement: None,
+            live: true,
+            relay_budget: RelayBudget::default(),
+        };
         let idx = match self.free_nodes.pop() {
             Some(idx) => {
                 self.nodes[idx as usize] = entry;
@@ -546,6 +558,7 @@ impl NetworkGraph {
             received_time: data.last_known_time,
             announcement: relayable.map(|m| Box::new(m.clone())),
             updates: [None, None],
+            relay_budget: Default::default(),
         };
         let (node_one, node_two) = (NodeId::from_pubkey(&c.node_id_1), NodeId::from_pubkey(&c.node_id_2));
         // A UTXO-confirmed announcement replaces a stale one between other nodes.

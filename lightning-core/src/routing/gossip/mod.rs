@@ -5,11 +5,13 @@
 //! - [`graph`]: the graph itself, every BOLT 7 acceptance check, UTXO checks,
 //!   pruning, and the read-only view the router uses.
 //! - [`ser`]: saving and loading a graph.
+//! - [`relay`]: the per-origin rate limit on relaying gossip.
 //! - [`sync`]: [`P2PGossipSync`], which answers gossip queries, asks peers for
 //!   what it lacks, and queues fresh announcements for broadcast.
 
 pub mod graph;
 mod handler;
+pub mod relay;
 pub mod ser;
 pub mod sync;
 pub mod types;
