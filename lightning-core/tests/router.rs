@@ -7,6 +7,7 @@ mod routing_util;
 use lightning_core::bitcoin::blockdata::constants::ChainHash;
 use lightning_core::ln::features::Bolt11InvoiceFeatures;
 use lightning_core::routing::gossip::{NetworkGraph, RoutingFees};
+use lightning_core::routing::router::random::MAX_SHADOW_CLTV_EXPIRY_DELTA_OFFSET;
 use lightning_core::routing::router::{
     find_route, DefaultRouter, FirstHop, PaymentParameters, Route, RouteError, RouteHint, RouteHintHop,
     RouteParameters, Router,
@@ -71,7 +72,10 @@ fn chain_graph() -> NetworkGraph {
 #[test]
 fn fees_and_cltv_are_exact_per_hop() {
     let g = chain_graph();
-    let r = route(&g, n(1), &params(n(5), 1_234_567)).unwrap();
+    let mut p = params(n(5), 1_234_567);
+    // No random shadow offset: the final delta is exactly the payee's.
+    p.payment_params.max_shadow_cltv_expiry_delta_offset = 0;
+    let r = route(&g, n(1), &p).unwrap();
     assert_eq!(scids(&r), vec![vec![12, 23, 34, 45]]);
     let hops = &r.paths[0].hops;
     // Node 4 forwards 1,234,567 over 4->5: 500 + 1,234,567 * 1 / 1e6 = 501.
@@ -89,6 +93,71 @@ fn fees_and_cltv_are_exact_per_hop() {
     assert_eq!(deltas, vec![40, 144, 6, 18]);
     assert_eq!(r.paths[0].total_cltv_expiry_delta(), 208);
     assert_eq!(r.paths[0].amounts_per_hop(), vec![1_239_285, 1_238_162, 1_235_068, 1_234_567]);
+}
+
+fn route_with_seed(graph: &NetworkGraph, p: &RouteParameters, seed: u8) -> Route {
+    let scorer = FixedPenaltyScorer::with_penalty(0);
+    find_route(&n(1).node_id(), p, &graph.read_only(), None, &scorer, &(), &[seed; 32]).unwrap()
+}
+
+#[test]
+fn shadow_cltv_offset_is_random_bounded_and_fixed_per_seed() {
+    let g = chain_graph();
+    let p = params(n(5), 1_234_567);
+    let mut offsets = std::collections::BTreeSet::new();
+    for seed in 0..40u8 {
+        let r = route_with_seed(&g, &p, seed);
+        assert_eq!(r, route_with_seed(&g, &p, seed), "same seed, same route");
+        let deltas: Vec<u32> = r.paths[0].hops.iter().map(|h| h.cltv_expiry_delta).collect();
+        // Only the final hop gets the offset; fees are untouched.
+        assert_eq!(deltas[..3], [40, 144, 6]);
+        assert_eq!(r.total_fees_msat(), 4_718);
+        let offset = deltas[3] - 18;
+        assert!(offset <= MAX_SHADOW_CLTV_EXPIRY_DELTA_OFFSET, "{offset}");
+        assert!(r.paths[0].total_cltv_expiry_delta() <= p.payment_params.max_total_cltv_expiry_delta);
+        offsets.insert(offset);
+    }
+    assert!(offsets.len() > 2, "the offset varies with the seed: {offsets:?}");
+    assert!(!offsets.contains(&0), "a walk of at least one hop: {offsets:?}");
+
+    // The CLTV limit bounds it: 50 blocks of room give a multiple of 40.
+    let mut tight = params(n(5), 1_234_567);
+    tight.payment_params.max_total_cltv_expiry_delta = 208 + 50;
+    for seed in 0..20u8 {
+        let total = route_with_seed(&g, &tight, seed).paths[0].total_cltv_expiry_delta();
+        assert!(total == 208 || total == 208 + 40, "{total}");
+    }
+    // No room, no offset; and a cap of its own.
+    tight.payment_params.max_total_cltv_expiry_delta = 208;
+    assert_eq!(route_with_seed(&g, &tight, 3).paths[0].total_cltv_expiry_delta(), 208);
+    let mut capped = params(n(5), 1_234_567);
+    capped.payment_params.max_shadow_cltv_expiry_delta_offset = 5;
+    for seed in 0..20u8 {
+        let total = route_with_seed(&g, &capped, seed).paths[0].total_cltv_expiry_delta();
+        assert!((208..=213).contains(&total), "{total}");
+    }
+}
+
+#[test]
+fn the_seed_picks_among_near_equal_paths_but_never_against_a_clear_winner() {
+    // Two paths of equal cost: each seed picks one, always the same one, and
+    // across seeds both are used.
+    let g = diamond(pol(5000, 5000, 10));
+    let p = params(n(4), 100_000_000);
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..40u8 {
+        let r = route_with_seed(&g, &p, seed);
+        assert_eq!(r, route_with_seed(&g, &p, seed));
+        // Fees stay exact whatever the noise.
+        assert_eq!(r.total_fees_msat(), 505_000);
+        seen.insert(scids(&r));
+    }
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    // Noise is at most 5% of a hop's cost: a path 20% cheaper always wins.
+    let g = diamond(pol(5000, 4_000, 10));
+    for seed in 0..40u8 {
+        assert_eq!(scids(&route_with_seed(&g, &p, seed)), vec![vec![12, 24]], "seed {seed}");
+    }
 }
 
 /// 1 -> 2 -> 4 (cheap) and 1 -> 3 -> 4 (expensive).
