@@ -434,3 +434,78 @@ fn default_router_uses_the_locked_scorer() {
     let r = router.find_route(&n(1).node_id(), &params(n(5), 10_000), None).unwrap();
     assert_eq!(scids(&r), vec![vec![12, 23, 34, 45]]);
 }
+
+/// BOLT 7 limits at their exact boundaries: HTLC limits apply to what a
+/// channel carries (the payee's amount plus every fee charged after it), the
+/// fee limit to the sum of fees, the CLTV limit to the sum of deltas with the
+/// final one included.
+#[test]
+fn limits_hold_at_their_exact_boundaries_on_the_amount_each_hop_carries() {
+    let amount = 1_000_000;
+    // 3 -> 4 charges 1000 + 1,000,000 * 1000 / 1e6 = 2000, so 2 -> 3
+    // carries 1,002,000.
+    let carried = amount + 2_000;
+    let graph = |mid: Policy| {
+        let g = NetworkGraph::new(ChainHash::BITCOIN);
+        add_trusted_channel(&g, n(1), n(2), 12, 1_000_000, Some(pol(0, 0, 10)), None);
+        add_trusted_channel(&g, n(2), n(3), 23, 1_000_000, Some(mid), None);
+        add_trusted_channel(&g, n(3), n(4), 34, 1_000_000, Some(pol(1000, 1000, 30)), None);
+        g
+    };
+    let mut p = params(n(4), amount);
+    p.payment_params.max_shadow_cltv_expiry_delta_offset = 0;
+    let found = |g: &NetworkGraph, p: &RouteParameters| route(g, n(1), p).map(|r| scids(&r));
+    let ok = Ok(vec![vec![12, 23, 34]]);
+    let mid = pol(500, 0, 20);
+    assert_eq!(found(&graph(Policy { htlc_maximum_msat: carried, ..mid }), &p), ok);
+    assert_eq!(
+        found(&graph(Policy { htlc_maximum_msat: carried - 1, ..mid }), &p),
+        Err(RouteError::NoRouteFound)
+    );
+    assert_eq!(found(&graph(Policy { htlc_minimum_msat: carried, ..mid }), &p), ok);
+    assert_eq!(
+        found(&graph(Policy { htlc_minimum_msat: carried + 1, ..mid }), &p),
+        Err(RouteError::NoRouteFound)
+    );
+    // The payer's own first channel carries the amount plus both fees.
+    let g = graph(mid);
+    let r = route(&g, n(1), &p).unwrap();
+    assert_eq!(r.paths[0].amounts_per_hop(), vec![carried + 500, carried, amount]);
+    assert_eq!(r.total_fees_msat(), 2_500);
+    // Fee limit: exactly the fees, then one below.
+    p.max_total_routing_fee_msat = Some(2_500);
+    assert_eq!(found(&g, &p), ok);
+    p.max_total_routing_fee_msat = Some(2_499);
+    assert_eq!(found(&g, &p), Err(RouteError::NoRouteFound));
+    p.max_total_routing_fee_msat = None;
+    // CLTV limit: 20 + 30 charged by 2 and 3, plus the final 18.
+    assert_eq!(r.paths[0].total_cltv_expiry_delta(), 68);
+    p.payment_params.max_total_cltv_expiry_delta = 68;
+    assert_eq!(found(&g, &p), ok);
+    p.payment_params.max_total_cltv_expiry_delta = 67;
+    assert_eq!(found(&g, &p), Err(RouteError::NoRouteFound));
+    // The shadow offset never takes a route past the limit either.
+    p.payment_params.max_total_cltv_expiry_delta = 68;
+    p.payment_params.max_shadow_cltv_expiry_delta_offset = 432;
+    assert_eq!(route(&g, n(1), &p).unwrap().paths[0].total_cltv_expiry_delta(), 68);
+}
+
+#[test]
+fn out_of_range_parameters_are_errors_or_clamped_not_panics() {
+    let g = chain_graph();
+    let mut p = params(n(5), 1_234_567);
+    // A saturation power past the width of an amount: nothing is "unsaturated",
+    // so the search falls back to whole channels.
+    for power in [63u8, 64, 200, 255] {
+        p.payment_params.max_channel_saturation_power_of_half = power;
+        assert_eq!(scids(&route(&g, n(1), &p).unwrap()), vec![vec![12, 23, 34, 45]], "power {power}");
+    }
+    p.payment_params.max_channel_saturation_power_of_half = 2;
+    // Amounts whose fees overflow u64 find no route rather than wrapping.
+    p.final_value_msat = u64::MAX - 10;
+    assert_eq!(route(&g, n(1), &p).map(|r| scids(&r)), Err(RouteError::NoRouteFound));
+    // No path at all allowed.
+    p.final_value_msat = 1_234_567;
+    p.payment_params.max_path_count = 0;
+    assert_eq!(route(&g, n(1), &p).map(|r| scids(&r)), Err(RouteError::ZeroMaxPathCount));
+}

@@ -264,7 +264,12 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                     (policy.htlc_maximum_msat, policy.htlc_maximum_msat)
                 } else {
                     (
-                        (edge.capacity_msat >> saturation_shift).min(policy.htlc_maximum_msat),
+                        // A shift past 63 leaves nothing (a plain `>>` would
+                        // panic or wrap).
+                        edge.capacity_msat
+                            .checked_shr(saturation_shift as u32)
+                            .unwrap_or(0)
+                            .min(policy.htlc_maximum_msat),
                         edge.capacity_msat,
                     )
                 };
@@ -356,6 +361,7 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
         v: u32, label: &Label, fee: u64, cltv_delta: u32, penalty: u64, edge: EdgeRef,
     ) {
         let Some(cltv) = label.cltv.checked_add(cltv_delta) else { return };
+        let Some(amount_msat) = label.amount_msat.checked_add(fee) else { return };
         if cltv > self.params.payment_params.max_total_cltv_expiry_delta {
             return;
         }
@@ -364,14 +370,8 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
             return;
         }
         best[u as usize] = cost;
-        labels[u as usize] = Label {
-            cost,
-            amount_msat: label.amount_msat + fee,
-            cltv,
-            hops: label.hops + 1,
-            next_edge: edge,
-            next_node: v,
-        };
+        labels[u as usize] =
+            Label { cost, amount_msat, cltv, hops: label.hops + 1, next_edge: edge, next_node: v };
         heap.push(Reverse((cost, u)));
     }
 
@@ -472,6 +472,9 @@ pub(crate) fn find_route_inner<S: ScoreLookUp>(
     }
     if params.final_value_msat == 0 {
         return Err(RouteError::ZeroAmount);
+    }
+    if p.max_path_count == 0 {
+        return Err(RouteError::ZeroMaxPathCount);
     }
     if p.final_cltv_expiry_delta > p.max_total_cltv_expiry_delta {
         return Err(RouteError::CltvLimitTooLow);

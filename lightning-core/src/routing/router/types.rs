@@ -228,6 +228,8 @@ pub enum RouteError {
     PayerIsPayee,
     /// The amount is zero.
     ZeroAmount,
+    /// `max_path_count` is zero: no path is allowed.
+    ZeroMaxPathCount,
     /// The final CLTV delta alone exceeds the CLTV limit.
     CltvLimitTooLow,
     /// A route hint is malformed (empty, or it loops through the payee).
@@ -248,6 +250,7 @@ impl fmt::Display for RouteError {
         f.write_str(match self {
             RouteError::PayerIsPayee => "payer is the payee",
             RouteError::ZeroAmount => "zero amount",
+            RouteError::ZeroMaxPathCount => "max_path_count is zero",
             RouteError::CltvLimitTooLow => "final CLTV delta exceeds the CLTV limit",
             RouteError::InvalidRouteHint => "invalid route hint",
             RouteError::PayeeUnreachable => "payee unreachable",
