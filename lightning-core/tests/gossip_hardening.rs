@@ -260,3 +260,30 @@ fn a_flooding_origin_is_relayed_at_its_rate_limit_only() {
     sync.handle_node_announcement(Some(&peer), &node_announcement(b, now)).unwrap();
     assert_eq!(broadcasts(&sync.get_and_clear_pending_gossip_events()).len(), 1);
 }
+
+#[test]
+fn trusted_updates_held_for_a_pending_announcement_are_applied_too() {
+    use lightning_core::bitcoin::{Amount, TxOut};
+    use lightning_core::routing::gossip::GossipError;
+    use lightning_core::routing::utxo::{funding_script_pubkey, UtxoFuture};
+
+    let (a, b) = (TestNode::new(1), TestNode::new(2));
+    let graph = NetworkGraph::new(CHAIN);
+    let utxos = TestUtxos::default();
+    let future = UtxoFuture::new();
+    utxos.pending.lock().unwrap().insert(3, future.clone());
+    let ann = channel_announcement(a, b, 3, CHAIN);
+    assert_eq!(
+        graph.update_channel_from_unsigned_announcement(&ann.contents, Some(&utxos)),
+        Err(GossipError::UtxoLookupPending)
+    );
+    let upd = unsigned_update(a, b, 3, Policy { fee_base_msat: 7, ..Policy::default() }, CHAIN);
+    assert_eq!(graph.update_channel_unsigned(&upd), Err(GossipError::UtxoLookupPending));
+    let script = funding_script_pubkey(&a.funding_pubkey(), &b.funding_pubkey());
+    future.resolve(&graph, Ok(TxOut { value: Amount::from_sat(2_000_000), script_pubkey: script }));
+    let chan = graph.read_only().channel(3).unwrap();
+    let from_a = if a.node_id() == chan.node_one { chan.one_to_two } else { chan.two_to_one };
+    assert_eq!(from_a.unwrap().fees.base_msat, 7);
+    // Nothing signed, so nothing to relay.
+    assert!(graph.take_pending_broadcasts().is_empty());
+}

@@ -373,12 +373,12 @@ fn capacity_msat(capacity_sats: Option<u64>) -> u64 {
     capacity_sats.map_or(u64::MAX, |s| s.saturating_mul(1000))
 }
 
-/// A `channel_update` held until its channel's UTXO lookup answers (the
-/// signed message, or only its contents for a trusted update).
+/// A `channel_update` held until its channel's UTXO lookup answers (with no
+/// signature for a trusted update).
 #[derive(Debug)]
 struct HeldUpdate {
     contents: UnsignedChannelUpdate,
-    full: Option<ChannelUpdate>,
+    signature: Option<Signature>,
 }
 
 /// An announcement waiting for its funding output lookup.
@@ -594,11 +594,13 @@ impl NetworkGraph {
             for held in check.updates.into_iter().flatten() {
                 // Checked again now that the capacity is known (and against
                 // anything that arrived in between).
-                if self.update_channel_internal(&held.contents, held.full.as_ref()).is_ok() {
-                    if let Some(full) = held.full {
-                        if full.contents.excess_data.len() <= MAX_EXCESS_BYTES_FOR_RELAY {
-                            broadcasts.push(GossipMessage::ChannelUpdate(full));
-                        }
+                let full = held
+                    .signature
+                    .map(|signature| ChannelUpdate { signature, contents: held.contents.clone() });
+                let applied = self.update_channel_internal(&held.contents, full.as_ref());
+                if let (Ok(()), Some(full)) = (applied, full) {
+                    if full.contents.excess_data.len() <= MAX_EXCESS_BYTES_FOR_RELAY {
+                        broadcasts.push(GossipMessage::ChannelUpdate(full));
                     }
                 }
             }
@@ -642,7 +644,8 @@ impl NetworkGraph {
                 return Some(e);
             }
         }
-        check.updates[direction] = Some(HeldUpdate { contents: c.clone(), full: full.cloned() });
+        check.updates[direction] =
+            Some(HeldUpdate { contents: c.clone(), signature: full.map(|f| f.signature) });
         Some(GossipError::UtxoLookupPending)
     }
 
