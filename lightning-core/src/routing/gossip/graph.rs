@@ -168,8 +168,6 @@ pub(crate) struct NodeEntry {
     pub(crate) inbound: Vec<InEdge>,
     pub(crate) announcement: Option<Box<NodeAnnouncementInfo>>,
     pub(crate) live: bool,
-    /// Relay rate limit of its announcements (not saved).
-    pub(crate) relay_budget: RelayBudget,
 }
 
 /// The graph's contents, behind the [`NetworkGraph`]'s lock.
@@ -186,6 +184,9 @@ pub(crate) struct GraphData {
     pub(crate) removed_channels: BTreeMap<u64, u64>,
     /// The latest time the caller told us about.
     pub(crate) last_known_time: u64,
+    /// Relay rate limit of each node slot's announcements (not saved; kept
+    /// out of [`NodeEntry`], which the route search reads).
+    pub(crate) node_relay_budgets: Vec<RelayBudget>,
 }
 
 impl GraphData {
@@ -197,13 +198,7 @@ impl GraphData {
         if let Some(idx) = self.node_index(&node_id) {
             return idx;
         }
-        let entry = NodeEntry {
-            node_id,
-            inbound: Vec::new(),
-            announcement: None,
-            live: true,
-            relay_budget: RelayBudget::default(),
-        };
+        let entry = NodeEntry { node_id, inbound: Vec::new(), announcement: None, live: true };
         let idx = match self.free_nodes.pop() {
             Some(idx) => {
                 self.nodes[idx as usize] = entry;
@@ -215,6 +210,11 @@ impl GraphData {
             }
         };
         self.node_lookup.insert(node_id, idx);
+        // A reused slot starts with a fresh relay budget.
+        if self.node_relay_budgets.len() <= idx as usize {
+            self.node_relay_budgets.resize(idx as usize + 1, RelayBudget::default());
+        }
+        self.node_relay_budgets[idx as usize] = RelayBudget::default();
         idx
     }
 

@@ -107,8 +107,8 @@ impl NetworkGraph {
             return false;
         }
         let Some(idx) = data.node_index(node_id) else { return false };
-        match data.nodes.get_mut(idx as usize) {
-            Some(node) => node.relay_budget.try_spend(timestamp),
+        match data.node_relay_budgets.get_mut(idx as usize) {
+            Some(budget) => budget.try_spend(timestamp),
             None => false,
         }
     }
