@@ -9,8 +9,8 @@
 //! - [`RELAY_BURST`] (4) messages may be relayed back to back;
 //! - one more token comes back per [`RELAY_REFILL_SECS`] (one hour) of
 //!   progress in the messages' own `timestamp`s, so at most 24 a day are
-//!   relayed per channel direction and per node in the long run (Core
-//!   Lightning uses the same budget).
+//!   relayed per channel direction and per node in the long run (of the
+//!   order of Core Lightning's gossip rate limit).
 //!
 //! The core has no clock, so the bucket runs on the timestamps the origin
 //! signs. Those only move forward (the graph refuses an update that is not
