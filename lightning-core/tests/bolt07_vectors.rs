@@ -175,11 +175,11 @@ fn routing_example_fees_and_cltv() {
         // Force the example's path: without A->B, A pays through D.
         let graph = if route == ["A", "D", "C"] { build(Some(("A", "B"))) } else { build(None) };
         let amount = pay["onion_amt_to_forward"].as_u64().unwrap();
-        // The final CLTV the payee sees is its minimum plus the shadow padding.
-        let params = RouteParameters::from_payment_params_and_value(
-            PaymentParameters::from_node_id(node["C"].node_id(), min_final + shadow),
-            amount,
-        );
+        // The final CLTV the payee sees is its minimum plus the example's
+        // shadow padding (our own random shadow offset is turned off).
+        let mut payment_params = PaymentParameters::from_node_id(node["C"].node_id(), min_final + shadow);
+        payment_params.max_shadow_cltv_expiry_delta_offset = 0;
+        let params = RouteParameters::from_payment_params_and_value(payment_params, amount);
         let found = find_route(
             &node[route[0]].node_id(),
             &params,

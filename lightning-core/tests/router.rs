@@ -7,6 +7,7 @@ mod routing_util;
 use lightning_core::bitcoin::blockdata::constants::ChainHash;
 use lightning_core::ln::features::Bolt11InvoiceFeatures;
 use lightning_core::routing::gossip::{NetworkGraph, RoutingFees};
+use lightning_core::routing::router::random::MAX_SHADOW_CLTV_EXPIRY_DELTA_OFFSET;
 use lightning_core::routing::router::{
     find_route, DefaultRouter, FirstHop, PaymentParameters, Route, RouteError, RouteHint, RouteHintHop,
     RouteParameters, Router,
@@ -71,7 +72,10 @@ fn chain_graph() -> NetworkGraph {
 #[test]
 fn fees_and_cltv_are_exact_per_hop() {
     let g = chain_graph();
-    let r = route(&g, n(1), &params(n(5), 1_234_567)).unwrap();
+    let mut p = params(n(5), 1_234_567);
+    // No random shadow offset: the final delta is exactly the payee's.
+    p.payment_params.max_shadow_cltv_expiry_delta_offset = 0;
+    let r = route(&g, n(1), &p).unwrap();
     assert_eq!(scids(&r), vec![vec![12, 23, 34, 45]]);
     let hops = &r.paths[0].hops;
     // Node 4 forwards 1,234,567 over 4->5: 500 + 1,234,567 * 1 / 1e6 = 501.
@@ -89,6 +93,71 @@ fn fees_and_cltv_are_exact_per_hop() {
     assert_eq!(deltas, vec![40, 144, 6, 18]);
     assert_eq!(r.paths[0].total_cltv_expiry_delta(), 208);
     assert_eq!(r.paths[0].amounts_per_hop(), vec![1_239_285, 1_238_162, 1_235_068, 1_234_567]);
+}
+
+fn route_with_seed(graph: &NetworkGraph, p: &RouteParameters, seed: u8) -> Route {
+    let scorer = FixedPenaltyScorer::with_penalty(0);
+    find_route(&n(1).node_id(), p, &graph.read_only(), None, &scorer, &(), &[seed; 32]).unwrap()
+}
+
+#[test]
+fn shadow_cltv_offset_is_random_bounded_and_fixed_per_seed() {
+    let g = chain_graph();
+    let p = params(n(5), 1_234_567);
+    let mut offsets = std::collections::BTreeSet::new();
+    for seed in 0..40u8 {
+        let r = route_with_seed(&g, &p, seed);
+        assert_eq!(r, route_with_seed(&g, &p, seed), "same seed, same route");
+        let deltas: Vec<u32> = r.paths[0].hops.iter().map(|h| h.cltv_expiry_delta).collect();
+        // Only the final hop gets the offset; fees are untouched.
+        assert_eq!(deltas[..3], [40, 144, 6]);
+        assert_eq!(r.total_fees_msat(), 4_718);
+        let offset = deltas[3] - 18;
+        assert!(offset <= MAX_SHADOW_CLTV_EXPIRY_DELTA_OFFSET, "{offset}");
+        assert!(r.paths[0].total_cltv_expiry_delta() <= p.payment_params.max_total_cltv_expiry_delta);
+        offsets.insert(offset);
+    }
+    assert!(offsets.len() > 2, "the offset varies with the seed: {offsets:?}");
+    assert!(!offsets.contains(&0), "a walk of at least one hop: {offsets:?}");
+
+    // The CLTV limit bounds it: 50 blocks of room give a multiple of 40.
+    let mut tight = params(n(5), 1_234_567);
+    tight.payment_params.max_total_cltv_expiry_delta = 208 + 50;
+    for seed in 0..20u8 {
+        let total = route_with_seed(&g, &tight, seed).paths[0].total_cltv_expiry_delta();
+        assert!(total == 208 || total == 208 + 40, "{total}");
+    }
+    // No room, no offset; and a cap of its own.
+    tight.payment_params.max_total_cltv_expiry_delta = 208;
+    assert_eq!(route_with_seed(&g, &tight, 3).paths[0].total_cltv_expiry_delta(), 208);
+    let mut capped = params(n(5), 1_234_567);
+    capped.payment_params.max_shadow_cltv_expiry_delta_offset = 5;
+    for seed in 0..20u8 {
+        let total = route_with_seed(&g, &capped, seed).paths[0].total_cltv_expiry_delta();
+        assert!((208..=213).contains(&total), "{total}");
+    }
+}
+
+#[test]
+fn the_seed_picks_among_near_equal_paths_but_never_against_a_clear_winner() {
+    // Two paths of equal cost: each seed picks one, always the same one, and
+    // across seeds both are used.
+    let g = diamond(pol(5000, 5000, 10));
+    let p = params(n(4), 100_000_000);
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..40u8 {
+        let r = route_with_seed(&g, &p, seed);
+        assert_eq!(r, route_with_seed(&g, &p, seed));
+        // Fees stay exact whatever the noise.
+        assert_eq!(r.total_fees_msat(), 505_000);
+        seen.insert(scids(&r));
+    }
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    // Noise is at most 5% of a hop's cost: a path 20% cheaper always wins.
+    let g = diamond(pol(5000, 4_000, 10));
+    for seed in 0..40u8 {
+        assert_eq!(scids(&route_with_seed(&g, &p, seed)), vec![vec![12, 24]], "seed {seed}");
+    }
 }
 
 /// 1 -> 2 -> 4 (cheap) and 1 -> 3 -> 4 (expensive).
@@ -364,4 +433,79 @@ fn default_router_uses_the_locked_scorer() {
     let router = DefaultRouter::new(&g, &scorer, ProbabilisticScoringFeeParameters::default(), [7; 32]);
     let r = router.find_route(&n(1).node_id(), &params(n(5), 10_000), None).unwrap();
     assert_eq!(scids(&r), vec![vec![12, 23, 34, 45]]);
+}
+
+/// BOLT 7 limits at their exact boundaries: HTLC limits apply to what a
+/// channel carries (the payee's amount plus every fee charged after it), the
+/// fee limit to the sum of fees, the CLTV limit to the sum of deltas with the
+/// final one included.
+#[test]
+fn limits_hold_at_their_exact_boundaries_on_the_amount_each_hop_carries() {
+    let amount = 1_000_000;
+    // 3 -> 4 charges 1000 + 1,000,000 * 1000 / 1e6 = 2000, so 2 -> 3
+    // carries 1,002,000.
+    let carried = amount + 2_000;
+    let graph = |mid: Policy| {
+        let g = NetworkGraph::new(ChainHash::BITCOIN);
+        add_trusted_channel(&g, n(1), n(2), 12, 1_000_000, Some(pol(0, 0, 10)), None);
+        add_trusted_channel(&g, n(2), n(3), 23, 1_000_000, Some(mid), None);
+        add_trusted_channel(&g, n(3), n(4), 34, 1_000_000, Some(pol(1000, 1000, 30)), None);
+        g
+    };
+    let mut p = params(n(4), amount);
+    p.payment_params.max_shadow_cltv_expiry_delta_offset = 0;
+    let found = |g: &NetworkGraph, p: &RouteParameters| route(g, n(1), p).map(|r| scids(&r));
+    let ok = Ok(vec![vec![12, 23, 34]]);
+    let mid = pol(500, 0, 20);
+    assert_eq!(found(&graph(Policy { htlc_maximum_msat: carried, ..mid }), &p), ok);
+    assert_eq!(
+        found(&graph(Policy { htlc_maximum_msat: carried - 1, ..mid }), &p),
+        Err(RouteError::NoRouteFound)
+    );
+    assert_eq!(found(&graph(Policy { htlc_minimum_msat: carried, ..mid }), &p), ok);
+    assert_eq!(
+        found(&graph(Policy { htlc_minimum_msat: carried + 1, ..mid }), &p),
+        Err(RouteError::NoRouteFound)
+    );
+    // The payer's own first channel carries the amount plus both fees.
+    let g = graph(mid);
+    let r = route(&g, n(1), &p).unwrap();
+    assert_eq!(r.paths[0].amounts_per_hop(), vec![carried + 500, carried, amount]);
+    assert_eq!(r.total_fees_msat(), 2_500);
+    // Fee limit: exactly the fees, then one below.
+    p.max_total_routing_fee_msat = Some(2_500);
+    assert_eq!(found(&g, &p), ok);
+    p.max_total_routing_fee_msat = Some(2_499);
+    assert_eq!(found(&g, &p), Err(RouteError::NoRouteFound));
+    p.max_total_routing_fee_msat = None;
+    // CLTV limit: 20 + 30 charged by 2 and 3, plus the final 18.
+    assert_eq!(r.paths[0].total_cltv_expiry_delta(), 68);
+    p.payment_params.max_total_cltv_expiry_delta = 68;
+    assert_eq!(found(&g, &p), ok);
+    p.payment_params.max_total_cltv_expiry_delta = 67;
+    assert_eq!(found(&g, &p), Err(RouteError::NoRouteFound));
+    // The shadow offset never takes a route past the limit either.
+    p.payment_params.max_total_cltv_expiry_delta = 68;
+    p.payment_params.max_shadow_cltv_expiry_delta_offset = 432;
+    assert_eq!(route(&g, n(1), &p).unwrap().paths[0].total_cltv_expiry_delta(), 68);
+}
+
+#[test]
+fn out_of_range_parameters_are_errors_or_clamped_not_panics() {
+    let g = chain_graph();
+    let mut p = params(n(5), 1_234_567);
+    // A saturation power past the width of an amount: nothing is "unsaturated",
+    // so the search falls back to whole channels.
+    for power in [63u8, 64, 200, 255] {
+        p.payment_params.max_channel_saturation_power_of_half = power;
+        assert_eq!(scids(&route(&g, n(1), &p).unwrap()), vec![vec![12, 23, 34, 45]], "power {power}");
+    }
+    p.payment_params.max_channel_saturation_power_of_half = 2;
+    // Amounts whose fees overflow u64 find no route rather than wrapping.
+    p.final_value_msat = u64::MAX - 10;
+    assert_eq!(route(&g, n(1), &p).map(|r| scids(&r)), Err(RouteError::NoRouteFound));
+    // No path at all allowed.
+    p.final_value_msat = 1_234_567;
+    p.payment_params.max_path_count = 0;
+    assert_eq!(route(&g, n(1), &p).map(|r| scids(&r)), Err(RouteError::ZeroMaxPathCount));
 }

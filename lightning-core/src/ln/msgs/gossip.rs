@@ -7,6 +7,13 @@
 //! [`UnsignedChannelAnnouncement::signing_hash`] and friends give the
 //! double-SHA256 the signatures are made over.
 //!
+//! Decoding is lossless: BOLT 7 signs the bytes as sent, so a decoded message
+//! re-encodes byte for byte (feature vectors keep any leading zero bytes they
+//! came with, see [`crate::ln::features`]; unknown address descriptors and
+//! trailing data are kept). The signing hash of a decoded message is therefore
+//! the hash of the bytes received, and relaying or serving it sends those same
+//! bytes.
+//!
 //! The query messages carry `encoded_short_ids` (and encoded TLVs) with an
 //! encoding byte. Only encoding 0 (uncompressed) is supported; the deprecated
 //! zlib encoding (1) is rejected with [`DecodeError::UnsupportedCompression`].

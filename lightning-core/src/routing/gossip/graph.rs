@@ -21,15 +21,17 @@
 //! also keep their signed messages for relaying and query answers: a boxed
 //! `channel_announcement` (600 bytes) and up to two `channel_update`s (160
 //! bytes each), about 950 bytes more per channel, so roughly 1.3 KB per
-//! channel, about 80 MB for 60k channels.
+//! channel, about 80 MB for 60k channels. The cold part also holds each
+//! direction's relay rate limit ([`super::relay`], 8 bytes each).
 
 use crate::ln::features::ChannelFeatures;
-use crate::ln::msgs::gossip::MESSAGE_FLAG_DONT_FORWARD;
+use crate::ln::msgs::gossip::{GossipMessage, MESSAGE_FLAG_DONT_FORWARD};
 use crate::ln::msgs::{
     ChannelAnnouncement, ChannelUpdate, NodeAnnouncement, UnsignedChannelAnnouncement, UnsignedChannelUpdate,
     UnsignedNodeAnnouncement,
 };
 use crate::prelude::*;
+use crate::routing::gossip::relay::RelayBudget;
 use crate::routing::gossip::types::{
     ChannelInfo, ChannelUpdateInfo, GossipError, NodeAnnouncementInfo, NodeId, NodeInfo, RoutingFees,
 };
@@ -53,6 +55,12 @@ pub const MAX_EXCESS_BYTES_FOR_RELAY: usize = 1024;
 /// At most this many announcements wait for an asynchronous UTXO lookup;
 /// more are refused (with [`GossipError::UtxoLookupPending`]) until some resolve.
 pub const MAX_PENDING_UTXO_CHECKS: usize = 10_000;
+
+/// `channel_update`s held per announcement waiting for its UTXO lookup: the
+/// newest of each direction, so at most `2 * MAX_PENDING_UTXO_CHECKS` in all.
+/// They are checked (signature included) when they arrive and applied when
+/// the lookup confirms the channel.
+pub const MAX_HELD_UPDATES_PER_PENDING_CHANNEL: usize = 2;
 
 pub(crate) const DIR_PRESENT: u8 = 1;
 pub(crate) const DIR_ENABLED: u8 = 2;
@@ -130,6 +138,8 @@ pub(crate) struct ChannelCold {
     pub(crate) received_time: u64,
     pub(crate) announcement: Option<Box<ChannelAnnouncement>>,
     pub(crate) updates: [Option<Box<ChannelUpdate>>; 2],
+    /// Relay rate limit of each direction's updates (not saved).
+    pub(crate) relay_budget: [RelayBudget; 2],
 }
 
 /// A channel direction into a node, with a copy of what the route search
@@ -174,6 +184,9 @@ pub(crate) struct GraphData {
     pub(crate) removed_channels: BTreeMap<u64, u64>,
     /// The latest time the caller told us about.
     pub(crate) last_known_time: u64,
+    /// Relay rate limit of each node slot's announcements (not saved; kept
+    /// out of [`NodeEntry`], which the route search reads).
+    pub(crate) node_relay_budgets: Vec<RelayBudget>,
 }
 
 impl GraphData {
@@ -197,6 +210,11 @@ impl GraphData {
             }
         };
         self.node_lookup.insert(node_id, idx);
+        // A reused slot starts with a fresh relay budget.
+        if self.node_relay_budgets.len() <= idx as usize {
+            self.node_relay_budgets.resize(idx as usize + 1, RelayBudget::default());
+        }
+        self.node_relay_budgets[idx as usize] = RelayBudget::default();
         idx
     }
 
@@ -355,12 +373,22 @@ fn capacity_msat(capacity_sats: Option<u64>) -> u64 {
     capacity_sats.map_or(u64::MAX, |s| s.saturating_mul(1000))
 }
 
+/// A `channel_update` held until its channel's UTXO lookup answers (with no
+/// signature for a trusted update).
+#[derive(Debug)]
+struct HeldUpdate {
+    contents: UnsignedChannelUpdate,
+    signature: Option<Signature>,
+}
+
 /// An announcement waiting for its funding output lookup.
 #[derive(Debug)]
 struct PendingCheck {
     future: UtxoFuture,
     contents: UnsignedChannelAnnouncement,
     full: Option<ChannelAnnouncement>,
+    /// The newest update of each direction that arrived meanwhile.
+    updates: [Option<HeldUpdate>; MAX_HELD_UPDATES_PER_PENDING_CHANNEL],
 }
 
 /// The public channel graph of one chain.
@@ -374,7 +402,7 @@ pub struct NetworkGraph {
     secp_ctx: Secp256k1<VerifyOnly>,
     pub(crate) data: RwLock<GraphData>,
     pending_checks: Mutex<Vec<PendingCheck>>,
-    pending_broadcasts: Mutex<Vec<ChannelAnnouncement>>,
+    pending_broadcasts: Mutex<Vec<GossipMessage>>,
 }
 
 /// A read-only view of the graph, holding its read lock while it lives.
@@ -503,7 +531,12 @@ impl NetworkGraph {
                         // channels that never resolve.
                         let known = pending.iter().any(|p| p.contents.short_channel_id == c.short_channel_id);
                         if !known && pending.len() < MAX_PENDING_UTXO_CHECKS {
-                            pending.push(PendingCheck { future, contents: c.clone(), full: full.cloned() });
+                            pending.push(PendingCheck {
+                                future,
+                                contents: c.clone(),
+                                full: full.cloned(),
+                                updates: [None, None],
+                            });
                         }
                         return Err(GossipError::UtxoLookupPending);
                     }
@@ -525,6 +558,7 @@ impl NetworkGraph {
             received_time: data.last_known_time,
             announcement: relayable.map(|m| Box::new(m.clone())),
             updates: [None, None],
+            relay_budget: Default::default(),
         };
         let (node_one, node_two) = (NodeId::from_pubkey(&c.node_id_1), NodeId::from_pubkey(&c.node_id_2));
         // A UTXO-confirmed announcement replaces a stale one between other nodes.
@@ -548,19 +582,71 @@ impl NetworkGraph {
             done
         };
         for (check, result) in resolved {
+            // A failed lookup drops the announcement and the updates held for it.
             let Ok(capacity) = check_utxo(&check.contents, result) else { continue };
-            if self.insert_announced(&check.contents, check.full.as_ref(), Some(capacity)).is_ok() {
-                if let Some(full) = check.full {
-                    self.pending_broadcasts.lock().push(full);
+            if self.insert_announced(&check.contents, check.full.as_ref(), Some(capacity)).is_err() {
+                continue;
+            }
+            let mut broadcasts = Vec::new();
+            if let Some(full) = check.full {
+                broadcasts.push(GossipMessage::ChannelAnnouncement(full));
+            }
+            for held in check.updates.into_iter().flatten() {
+                // Checked again now that the capacity is known (and against
+                // anything that arrived in between).
+                let full = held
+                    .signature
+                    .map(|signature| ChannelUpdate { signature, contents: held.contents.clone() });
+                let applied = self.update_channel_internal(&held.contents, full.as_ref());
+                if let (Ok(()), Some(full)) = (applied, full) {
+                    if full.contents.excess_data.len() <= MAX_EXCESS_BYTES_FOR_RELAY {
+                        broadcasts.push(GossipMessage::ChannelUpdate(full));
+                    }
                 }
             }
+            self.pending_broadcasts.lock().extend(broadcasts);
         }
     }
 
-    /// Announcements accepted after an asynchronous UTXO lookup, to be
-    /// broadcast; the list is cleared.
-    pub fn take_pending_broadcasts(&self) -> Vec<ChannelAnnouncement> {
+    /// Gossip accepted after an asynchronous UTXO lookup, to be broadcast:
+    /// each announcement, followed by the updates that were held for it. The
+    /// list is cleared.
+    pub fn take_pending_broadcasts(&self) -> Vec<GossipMessage> {
         core::mem::take(&mut *self.pending_broadcasts.lock())
+    }
+
+    /// Number of `channel_update`s held for announcements that wait for a UTXO
+    /// lookup.
+    pub fn held_update_count(&self) -> usize {
+        self.pending_checks.lock().iter().map(|p| p.updates.iter().flatten().count()).sum()
+    }
+
+    /// Holds an update for a channel whose announcement waits for its UTXO
+    /// lookup, after checking its signature against the announced node of its
+    /// direction. Returns `None` if no announcement for the channel is pending.
+    fn hold_update_for_pending(
+        &self, c: &UnsignedChannelUpdate, full: Option<&ChannelUpdate>,
+    ) -> Option<GossipError> {
+        let mut pending = self.pending_checks.lock();
+        let check = pending.iter_mut().find(|p| p.contents.short_channel_id == c.short_channel_id)?;
+        let direction = c.direction() as usize;
+        if let Some(held) = &check.updates[direction] {
+            if c.timestamp < held.contents.timestamp {
+                return Some(GossipError::OlderUpdate);
+            }
+            if c.timestamp == held.contents.timestamp {
+                return Some(GossipError::DuplicateUpdate);
+            }
+        }
+        if let Some(full) = full {
+            let key = if direction == 0 { &check.contents.node_id_1 } else { &check.contents.node_id_2 };
+            if let Err(e) = self.verify(c.signing_hash(), &full.signature, key) {
+                return Some(e);
+            }
+        }
+        check.updates[direction] =
+            Some(HeldUpdate { contents: c.clone(), signature: full.map(|f| f.signature) });
+        Some(GossipError::UtxoLookupPending)
     }
 
     /// Number of announcements waiting for a UTXO lookup.
@@ -571,6 +657,13 @@ impl NetworkGraph {
     /// Checks a `channel_update` (chain, known channel, newer timestamp,
     /// `htlc_maximum_msat` within capacity, the signature of the node of its
     /// direction) and applies it.
+    ///
+    /// An update for a channel whose announcement waits for an asynchronous
+    /// UTXO lookup is checked as far as it can be (signature, newer than the
+    /// one held) and held, newest per direction
+    /// ([`MAX_HELD_UPDATES_PER_PENDING_CHANNEL`]), with
+    /// [`GossipError::UtxoLookupPending`]; it is applied (and queued for
+    /// broadcast) when the lookup confirms the channel.
     pub fn update_channel(&self, msg: &ChannelUpdate) -> Result<(), GossipError> {
         self.update_channel_internal(&msg.contents, Some(msg))
     }
@@ -600,11 +693,12 @@ impl NetworkGraph {
         let (idx, node_id) = {
             let data = self.data.read();
             let Some(&idx) = data.channel_lookup.get(&c.short_channel_id.0) else {
-                return Err(if data.removed_channels.contains_key(&c.short_channel_id.0) {
-                    GossipError::FundingSpent
-                } else {
-                    GossipError::UnknownChannel
-                });
+                if data.removed_channels.contains_key(&c.short_channel_id.0) {
+                    return Err(GossipError::FundingSpent);
+                }
+                drop(data);
+                // Held (bounded) if its announcement waits for a UTXO lookup.
+                return Err(self.hold_update_for_pending(c, full).unwrap_or(GossipError::UnknownChannel));
             };
             let hot = &data.channels[idx as usize];
             let current = hot.dirs[direction];

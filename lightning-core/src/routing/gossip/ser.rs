@@ -192,6 +192,7 @@ impl Readable for NetworkGraph {
                 received_time,
                 announcement: announcement.map(Box::new),
                 updates: [None, None],
+                relay_budget: Default::default(),
             };
             data.add_channel(scid, n1, n2, cold, false).map_err(|_| DecodeError::InvalidValue)?;
             let idx = *data.channel_lookup.get(&scid).ok_or(DecodeError::InvalidValue)?;

@@ -15,6 +15,14 @@
 //! to drop broadcasts first when a peer's send buffer is full. The broadcast
 //! queue itself is bounded ([`MAX_PENDING_BROADCASTS`]); beyond that, fresh
 //! gossip is not relayed (counted in [`P2PGossipSync::dropped_broadcasts`]).
+//!
+//! Before that, each origin's gossip goes through a rate limit
+//! ([`crate::routing::gossip::relay`]: per channel direction for
+//! `channel_update`s and per node for `node_announcement`s, a burst of 4 then
+//! one per hour of the messages' timestamps, nothing more than a day ahead of
+//! the known time). Over-limit gossip is applied to the graph but not relayed
+//! (counted in [`P2PGossipSync::rate_limited_broadcasts`]). Our own gossip
+//! (`from` `None`) is not limited.
 
 use crate::ln::features::InitFeatures;
 use crate::ln::msgs::gossip::GossipMessage;
@@ -100,6 +108,7 @@ pub struct P2PGossipSync<G: Deref<Target = NetworkGraph>, U: UtxoLookup> {
     pending_broadcast_count: Mutex<usize>,
     state: Mutex<SyncState>,
     dropped_broadcasts: Mutex<u64>,
+    rate_limited_broadcasts: Mutex<u64>,
 }
 
 impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
@@ -113,6 +122,7 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
             pending_broadcast_count: Mutex::new(0),
             state: Mutex::new(SyncState::default()),
             dropped_broadcasts: Mutex::new(0),
+            rate_limited_broadcasts: Mutex::new(0),
         }
     }
 
@@ -129,6 +139,33 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
     /// Broadcasts dropped because the queue was full.
     pub fn dropped_broadcasts(&self) -> u64 {
         *self.dropped_broadcasts.lock()
+    }
+
+    /// Fresh gossip from other nodes not relayed because its origin was over
+    /// its relay rate limit (see the [module docs](self)).
+    pub fn rate_limited_broadcasts(&self) -> u64 {
+        *self.rate_limited_broadcasts.lock()
+    }
+
+    /// Queues fresh gossip from a peer (or from a resolved UTXO lookup) for
+    /// broadcast if its origin is within its relay rate limit.
+    fn relay(&self, msg: GossipMessage, from: Option<&PublicKey>) {
+        let allowed = match &msg {
+            GossipMessage::ChannelUpdate(m) => self.network_graph.take_update_relay_token(
+                m.contents.short_channel_id.0,
+                m.contents.direction(),
+                m.contents.timestamp,
+            ),
+            GossipMessage::NodeAnnouncement(m) => self
+                .network_graph
+                .take_node_relay_token(&NodeId::from_pubkey(&m.contents.node_id), m.contents.timestamp),
+            _ => true,
+        };
+        if allowed {
+            self.broadcast(msg, from);
+        } else {
+            *self.rate_limited_broadcasts.lock() += 1;
+        }
     }
 
     fn send(&self, node_id: &PublicKey, msg: GossipMessage) {
@@ -149,8 +186,8 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
 
     /// Takes everything queued to send.
     pub fn get_and_clear_pending_gossip_events(&self) -> Vec<GossipSendEvent> {
-        for ann in self.network_graph.take_pending_broadcasts() {
-            self.broadcast(GossipMessage::ChannelAnnouncement(ann), None);
+        for msg in self.network_graph.take_pending_broadcasts() {
+            self.relay(msg, None);
         }
         let mut queued = self.pending_broadcast_count.lock();
         *queued = 0;
@@ -199,25 +236,37 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
         Ok(())
     }
 
-    /// A `node_announcement`: checked, applied, and queued for broadcast if new.
+    /// A `node_announcement` from `from` (or from us, for `None`): checked,
+    /// applied, and queued for broadcast if new and, for one from a peer,
+    /// within its origin's relay rate limit.
     pub fn handle_node_announcement(
         &self, from: Option<&PublicKey>, msg: &NodeAnnouncement,
     ) -> Result<(), GossipError> {
         self.network_graph.update_node_from_announcement(msg)?;
         let excess = msg.contents.excess_data.len() + msg.contents.excess_address_data.len();
         if excess <= MAX_EXCESS_BYTES_FOR_RELAY {
-            self.broadcast(GossipMessage::NodeAnnouncement(msg.clone()), from);
+            let msg = GossipMessage::NodeAnnouncement(msg.clone());
+            match from {
+                Some(_) => self.relay(msg, from),
+                None => self.broadcast(msg, None),
+            }
         }
         Ok(())
     }
 
-    /// A `channel_update`: checked, applied, and queued for broadcast if new.
+    /// A `channel_update` from `from` (or from us, for `None`): checked,
+    /// applied, and queued for broadcast if new and, for one from a peer,
+    /// within its origin's relay rate limit.
     pub fn handle_channel_update(
         &self, from: Option<&PublicKey>, msg: &ChannelUpdate,
     ) -> Result<(), GossipError> {
         self.network_graph.update_channel(msg)?;
         if msg.contents.excess_data.len() <= MAX_EXCESS_BYTES_FOR_RELAY {
-            self.broadcast(GossipMessage::ChannelUpdate(msg.clone()), from);
+            let msg = GossipMessage::ChannelUpdate(msg.clone());
+            match from {
+                Some(_) => self.relay(msg, from),
+                None => self.broadcast(msg, None),
+            }
         }
         Ok(())
     }

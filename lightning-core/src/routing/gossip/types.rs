@@ -196,7 +196,8 @@ pub enum GossipError {
     UtxoLookupFailed(UtxoLookupError),
     /// The funding output is not the 2-of-2 P2WSH of the announced keys.
     UtxoScriptMismatch,
-    /// The UTXO lookup answers later; the announcement is held until then.
+    /// The UTXO lookup answers later; the announcement (or the update for a
+    /// channel whose announcement waits) is held until then.
     UtxoLookupPending,
     /// The channel's funding output was spent; it is closed.
     FundingSpent,

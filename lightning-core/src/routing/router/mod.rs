@@ -12,9 +12,15 @@
 //! the amount is split over several paths ([`PaymentParameters::max_path_count`]),
 //! each search seeing the liquidity the previous paths already use.
 //!
+//! `random_seed_bytes` adds noise to path selection and a shadow route CLTV
+//! offset to the final hop ([`random`]); a given seed always gives the same
+//! route.
+//!
 //! - [`types`]: route parameters, routes and errors.
 //! - [`search`]: the path search and the MPP splitting.
+//! - [`random`]: what the random seed changes.
 
+pub mod random;
 pub mod search;
 pub mod types;
 
@@ -32,15 +38,21 @@ use crate::sync::Mutex;
 ///
 /// `first_hops` are our own usable channels; when given they replace the
 /// payer's channels in the graph. `scorer` ranks channels (with
-/// `score_params`). `random_seed_bytes` is reserved for path randomisation and
-/// currently does not change the result (searches are deterministic).
+/// `score_params`). `random_seed_bytes` (fresh randomness for each payment)
+/// adds noise of up to 5 % to each hop's cost, so that near-equal paths are
+/// picked at random, and a shadow route CLTV offset to each path's final hop
+/// (see [`random`]); the same seed always gives the same route.
 pub fn find_route<S: ScoreLookUp>(
     payer: &NodeId, route_params: &RouteParameters, network_graph: &ReadOnlyNetworkGraph<'_>,
     first_hops: Option<&[&FirstHop]>, scorer: &S, score_params: &S::ScoreParams,
     random_seed_bytes: &[u8; 32],
 ) -> Result<Route, RouteError> {
-    let _ = random_seed_bytes;
-    search::find_route_inner(payer, route_params, network_graph.data(), first_hops, scorer, score_params)
+    let data = network_graph.data();
+    let noise_key = random::noise_key(random_seed_bytes);
+    let mut route =
+        search::find_route_inner(payer, route_params, data, first_hops, scorer, score_params, noise_key)?;
+    random::add_shadow_cltv_offset(&mut route, route_params, data, random_seed_bytes);
+    Ok(route)
 }
 
 /// Something that finds routes for payments.
@@ -53,12 +65,15 @@ pub trait Router {
 }
 
 /// The default [`Router`]: [`find_route`] over a graph with a scorer behind a
-/// lock (the same lock a payment handler takes to update the scorer).
+/// lock (the same lock a payment handler takes to update the scorer). Each
+/// search gets its own seed, derived from the router's seed and a call
+/// counter, so repeated payments do not all take the same randomised path.
 pub struct DefaultRouter<'a, S: ScoreLookUp> {
     network_graph: &'a NetworkGraph,
     scorer: &'a Mutex<S>,
     score_params: S::ScoreParams,
     random_seed_bytes: [u8; 32],
+    calls: Mutex<u64>,
 }
 
 impl<'a, S: ScoreLookUp> DefaultRouter<'a, S> {
@@ -67,7 +82,23 @@ impl<'a, S: ScoreLookUp> DefaultRouter<'a, S> {
         network_graph: &'a NetworkGraph, scorer: &'a Mutex<S>, score_params: S::ScoreParams,
         random_seed_bytes: [u8; 32],
     ) -> Self {
-        DefaultRouter { network_graph, scorer, score_params, random_seed_bytes }
+        DefaultRouter { network_graph, scorer, score_params, random_seed_bytes, calls: Mutex::new(0) }
+    }
+
+    /// The seed of the next search: SHA-256 of the router's seed and the
+    /// number of searches made so far.
+    fn next_seed(&self) -> [u8; 32] {
+        use bitcoin::hashes::{sha256, Hash, HashEngine};
+        let call = {
+            let mut calls = self.calls.lock();
+            let call = *calls;
+            *calls = calls.wrapping_add(1);
+            call
+        };
+        let mut engine = sha256::Hash::engine();
+        engine.input(&self.random_seed_bytes);
+        engine.input(&call.to_be_bytes());
+        sha256::Hash::from_engine(engine).to_byte_array()
     }
 }
 
@@ -75,16 +106,9 @@ impl<S: ScoreLookUp> Router for DefaultRouter<'_, S> {
     fn find_route(
         &self, payer: &NodeId, route_params: &RouteParameters, first_hops: Option<&[&FirstHop]>,
     ) -> Result<Route, RouteError> {
+        let seed = self.next_seed();
         let graph = self.network_graph.read_only();
         let scorer = self.scorer.lock();
-        find_route(
-            payer,
-            route_params,
-            &graph,
-            first_hops,
-            &*scorer,
-            &self.score_params,
-            &self.random_seed_bytes,
-        )
+        find_route(payer, route_params, &graph, first_hops, &*scorer, &self.score_params, &seed)
     }
 }

@@ -10,6 +10,7 @@
 use crate::prelude::*;
 use crate::routing::gossip::graph::{GraphData, NO_NODE};
 use crate::routing::gossip::{NodeId, RoutingFees};
+use crate::routing::router::random;
 use crate::routing::router::types::{
     FirstHop, Path, Route, RouteError, RouteHop, RouteParameters, MAX_PATH_LENGTH,
 };
@@ -83,6 +84,8 @@ struct Context<'a, S: ScoreLookUp> {
     /// For each first hop, its counterparty's node index.
     first_hop_targets: Vec<u32>,
     failed: BTreeSet<u64>,
+    /// Key of the path noise ([`random::edge_noise`]).
+    noise_key: u64,
 }
 
 /// Liquidity already used by earlier paths of a multi-part payment, by
@@ -201,6 +204,7 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                 let penalty = if h.src == self.payer {
                     0
                 } else {
+                    let fee = h.fees.fee_msat(label.amount_msat).unwrap_or(u64::MAX);
                     let candidate = CandidateHop {
                         short_channel_id: h.scid,
                         source: self.node_id(h.src),
@@ -212,7 +216,10 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                         inflight_htlc_msat: used_here,
                         effective_capacity_msat: h.htlc_maximum_msat,
                     };
-                    self.scorer.channel_penalty_msat(&candidate, usage, self.score_params)
+                    let penalty = self.scorer.channel_penalty_msat(&candidate, usage, self.score_params);
+                    let noise =
+                        random::edge_noise(self.noise_key, h.scid, h.src > v, fee.saturating_add(penalty));
+                    penalty.saturating_add(noise)
                 };
                 self.relax_forwarding(
                     &mut labels,
@@ -257,7 +264,12 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                     (policy.htlc_maximum_msat, policy.htlc_maximum_msat)
                 } else {
                     (
-                        (edge.capacity_msat >> saturation_shift).min(policy.htlc_maximum_msat),
+                        // A shift past 63 leaves nothing (a plain `>>` would
+                        // panic or wrap).
+                        edge.capacity_msat
+                            .checked_shr(saturation_shift as u32)
+                            .unwrap_or(0)
+                            .min(policy.htlc_maximum_msat),
                         edge.capacity_msat,
                     )
                 };
@@ -269,12 +281,15 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                     continue;
                 }
                 // Skip the scorer when even the fee alone cannot improve `u`.
-                if u != self.payer {
+                let fee = if u != self.payer {
                     let fee = policy.fees().fee_msat(amt).unwrap_or(u64::MAX);
                     if label.cost.saturating_add(fee) >= best[u as usize] {
                         continue;
                     }
-                }
+                    fee
+                } else {
+                    0
+                };
                 let penalty = if u == self.payer {
                     0
                 } else {
@@ -289,7 +304,10 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                         inflight_htlc_msat: used_here,
                         effective_capacity_msat: effective_capacity,
                     };
-                    self.scorer.channel_penalty_msat(&candidate, usage, self.score_params)
+                    let penalty = self.scorer.channel_penalty_msat(&candidate, usage, self.score_params);
+                    let noise =
+                        random::edge_noise(self.noise_key, edge.scid, u > v, fee.saturating_add(penalty));
+                    penalty.saturating_add(noise)
                 };
                 self.relax_forwarding(
                     &mut labels,
@@ -343,6 +361,7 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
         v: u32, label: &Label, fee: u64, cltv_delta: u32, penalty: u64, edge: EdgeRef,
     ) {
         let Some(cltv) = label.cltv.checked_add(cltv_delta) else { return };
+        let Some(amount_msat) = label.amount_msat.checked_add(fee) else { return };
         if cltv > self.params.payment_params.max_total_cltv_expiry_delta {
             return;
         }
@@ -351,14 +370,8 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
             return;
         }
         best[u as usize] = cost;
-        labels[u as usize] = Label {
-            cost,
-            amount_msat: label.amount_msat + fee,
-            cltv,
-            hops: label.hops + 1,
-            next_edge: edge,
-            next_node: v,
-        };
+        labels[u as usize] =
+            Label { cost, amount_msat, cltv, hops: label.hops + 1, next_edge: edge, next_node: v };
         heap.push(Reverse((cost, u)));
     }
 
@@ -451,7 +464,7 @@ fn record_usage<S: ScoreLookUp>(ctx: &Context<'_, S>, path: &Path, used: &mut Us
 
 pub(crate) fn find_route_inner<S: ScoreLookUp>(
     payer: &NodeId, params: &RouteParameters, data: &GraphData, first_hops: Option<&[&FirstHop]>, scorer: &S,
-    score_params: &S::ScoreParams,
+    score_params: &S::ScoreParams, noise_key: u64,
 ) -> Result<Route, RouteError> {
     let p = &params.payment_params;
     if *payer == p.payee_pubkey {
@@ -459,6 +472,9 @@ pub(crate) fn find_route_inner<S: ScoreLookUp>(
     }
     if params.final_value_msat == 0 {
         return Err(RouteError::ZeroAmount);
+    }
+    if p.max_path_count == 0 {
+        return Err(RouteError::ZeroMaxPathCount);
     }
     if p.final_cltv_expiry_delta > p.max_total_cltv_expiry_delta {
         return Err(RouteError::CltvLimitTooLow);
@@ -534,6 +550,7 @@ pub(crate) fn find_route_inner<S: ScoreLookUp>(
         first_hops,
         first_hop_targets,
         failed: p.previously_failed_channels.iter().copied().collect(),
+        noise_key,
     };
     let value = params.final_value_msat;
     let fee_budget = params.max_total_routing_fee_msat.unwrap_or(u64::MAX);

@@ -3,6 +3,7 @@
 use crate::ln::features::{Bolt11InvoiceFeatures, ChannelFeatures, NodeFeatures};
 use crate::prelude::*;
 use crate::routing::gossip::{NodeId, RoutingFees};
+use crate::routing::router::random::MAX_SHADOW_CLTV_EXPIRY_DELTA_OFFSET;
 use core::fmt;
 
 /// Default limit on the sum of CLTV deltas of a route (BOLT 4/11 practice:
@@ -75,6 +76,9 @@ pub struct PaymentParameters {
     pub max_channel_saturation_power_of_half: u8,
     /// Channels that failed earlier attempts of this payment: not used.
     pub previously_failed_channels: Vec<u64>,
+    /// Largest random shadow route CLTV offset added to the final hop (see
+    /// [`super::random`]); 0 adds none.
+    pub max_shadow_cltv_expiry_delta_offset: u32,
 }
 
 impl PaymentParameters {
@@ -89,6 +93,7 @@ impl PaymentParameters {
             max_path_count: DEFAULT_MAX_PATH_COUNT,
             max_channel_saturation_power_of_half: DEFAULT_MAX_CHANNEL_SATURATION_POWER_OF_HALF,
             previously_failed_channels: Vec::new(),
+            max_shadow_cltv_expiry_delta_offset: MAX_SHADOW_CLTV_EXPIRY_DELTA_OFFSET,
         }
     }
 
@@ -149,7 +154,8 @@ pub struct RouteHop {
     /// the next hop's channel; for the last hop, the amount delivered.
     pub fee_msat: u64,
     /// For every hop but the last, the CLTV delta of the next hop's channel
-    /// (charged by this node); for the last hop, the final CLTV delta.
+    /// (charged by this node); for the last hop, the final CLTV delta plus
+    /// the shadow route offset, if any.
     pub cltv_expiry_delta: u32,
     /// False for private channels (route hints, unannounced first hops).
     pub maybe_announced_channel: bool,
@@ -222,6 +228,8 @@ pub enum RouteError {
     PayerIsPayee,
     /// The amount is zero.
     ZeroAmount,
+    /// `max_path_count` is zero: no path is allowed.
+    ZeroMaxPathCount,
     /// The final CLTV delta alone exceeds the CLTV limit.
     CltvLimitTooLow,
     /// A route hint is malformed (empty, or it loops through the payee).
@@ -242,6 +250,7 @@ impl fmt::Display for RouteError {
         f.write_str(match self {
             RouteError::PayerIsPayee => "payer is the payee",
             RouteError::ZeroAmount => "zero amount",
+            RouteError::ZeroMaxPathCount => "max_path_count is zero",
             RouteError::CltvLimitTooLow => "final CLTV delta exceeds the CLTV limit",
             RouteError::InvalidRouteHint => "invalid route hint",
             RouteError::PayeeUnreachable => "payee unreachable",

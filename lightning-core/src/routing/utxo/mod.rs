@@ -83,7 +83,8 @@ impl UtxoFuture {
     }
 
     /// Delivers the answer and lets `graph` finish every announcement that was
-    /// waiting for it (accepted ones are queued for broadcast, see
+    /// waiting for it, applying the `channel_update`s held for it (accepted
+    /// ones are queued for broadcast, see
     /// [`NetworkGraph::take_pending_broadcasts`]).
     pub fn resolve(&self, graph: &NetworkGraph, result: Result<TxOut, UtxoLookupError>) {
         *self.state.lock() = Some(result);
