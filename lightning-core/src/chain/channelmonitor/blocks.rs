@@ -41,18 +41,18 @@ fn decode_commitment_number(tx: &Transaction, obscure_factor: u64) -> Option<u64
 
 impl<Signer> MonitorState<Signer> {
     /// What `tx` (which spends the funding output) is.
-    fn classify_funding_spend(&self, tx: &Transaction, txid: Txid) -> FundingSpendKind {
-        if let Some(c) = self.holder_commitment.as_ref().filter(|c| c.txid == txid) {
-            return FundingSpendKind::HolderCommitment {
-                commitment_number: c.spec.commitment_number,
-                is_latest: true,
-            };
-        }
-        if let Some(c) = self.prev_holder_commitment.as_ref().filter(|c| c.txid == txid) {
-            return FundingSpendKind::HolderCommitment {
-                commitment_number: c.spec.commitment_number,
-                is_latest: false,
-            };
+    fn classify_funding_spend(&mut self, tx: &Transaction, txid: Txid) -> FundingSpendKind {
+        for previous in [false, true] {
+            if self.holder_txid(previous) == Some(txid) {
+                let commitment =
+                    if previous { &self.prev_holder_commitment } else { &self.holder_commitment };
+                if let Some(c) = commitment {
+                    return FundingSpendKind::HolderCommitment {
+                        commitment_number: c.spec.commitment_number,
+                        is_latest: !previous,
+                    };
+                }
+            }
         }
         if let Some(c) = self.counterparty_commitments.get(&txid) {
             return FundingSpendKind::CounterpartyCommitment { commitment_number: c.spec.commitment_number };

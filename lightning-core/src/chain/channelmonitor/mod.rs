@@ -17,14 +17,18 @@
 //!   checked before it is stored;
 //! - payment preimages and the sources of the HTLCs we offered.
 //!
-//! Modules: [`state`] applies updates (all-or-nothing), `blocks` follows the
-//! chain (funding spend, HTLC deadlines), [`onchain`] builds and broadcasts
-//! what the monitor puts on chain, `ser` (de)serializes everything.
+//! Submodules (private, one job each): `state` applies updates
+//! (all-or-nothing), `blocks` follows the chain (funding spend, HTLC
+//! deadlines), `onchain` builds and broadcasts what the monitor puts on chain
+//! and documents the seam for the claims a later version adds, `ser`
+//! (de)serializes everything.
 
 mod blocks;
-pub mod onchain;
+mod onchain;
+#[cfg(test)]
+mod props;
 mod ser;
-pub mod state;
+mod state;
 #[cfg(test)]
 mod tests;
 
@@ -411,7 +415,7 @@ impl<Signer> ChannelMonitor<Signer> {
 
     /// The txid of our latest commitment (the one we would broadcast).
     pub fn latest_holder_commitment_txid(&self) -> Option<Txid> {
-        self.inner.lock().holder_commitment.as_ref().map(|c| c.txid)
+        self.inner.lock().holder_txid(false)
     }
 
     /// The number of our latest commitment.
@@ -422,7 +426,7 @@ impl<Signer> ChannelMonitor<Signer> {
     /// The txid of our previous commitment, kept because it may not be
     /// revoked yet.
     pub fn previous_holder_commitment_txid(&self) -> Option<Txid> {
-        self.inner.lock().prev_holder_commitment.as_ref().map(|c| c.txid)
+        self.inner.lock().holder_txid(true)
     }
 
     /// The counterparty's unrevoked commitments: `(txid, commitment number)`,

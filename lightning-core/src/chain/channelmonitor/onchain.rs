@@ -35,7 +35,7 @@ use crate::{log_info, log_warn};
 
 /// What the monitor has put on chain and still cares about.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OnchainTxHandler {
+pub(crate) struct OnchainTxHandler {
     /// The number of our commitment we broadcast, if we did.
     holder_commitment_broadcast: Option<u64>,
 }
@@ -48,7 +48,7 @@ impl OnchainTxHandler {
     }
 
     /// The number of our commitment we broadcast, if we did.
-    pub fn holder_commitment_broadcast(&self) -> Option<u64> {
+    pub(crate) fn holder_commitment_broadcast(&self) -> Option<u64> {
         self.holder_commitment_broadcast
     }
 }

@@ -1,9 +1,10 @@
 //! Serialization of the update contract types and of the monitor itself.
 //!
 //! Updates and monitors start with a version byte. A monitor is written with
-//! what it was built from (specs, points, signatures), never with built
-//! transactions: reading rebuilds every commitment and checks it (the
-//! counterparty's signatures on ours, the stored txid of theirs), and checks
+//! what its commitments are built from (specs, points, signatures), never
+//! with built transactions: reading rebuilds every unrevoked commitment and
+//! checks it (the counterparty's signatures on ours, the stored txid of
+//! theirs), and checks
 //! the signer re-derived from the stored `channel_keys_id` against the
 //! channel's keys, so a corrupt file is refused rather than trusted where the
 //! data allows. Opaque values (secrets, preimages, ids) cannot be checked
@@ -422,17 +423,10 @@ fn read_holder_commitment<R: Read, S>(
     let sig = Readable::read(r)?;
     let htlc_sigs = read_vec(r)?;
     let sources = read_sources(r)?;
-    let commitment = HolderCommitment::from_parts(
-        &state.secp_ctx,
-        &state.channel_parameters,
-        spec,
-        point,
-        sig,
-        htlc_sigs,
-        sources,
-    )
-    .map_err(|_| DecodeError::InvalidValue)?;
-    if !commitment.counterparty_signatures_valid(&state.secp_ctx, &state.channel_parameters) {
+    let mut commitment =
+        HolderCommitment::from_parts(&state.channel_parameters, spec, point, sig, htlc_sigs, sources)
+            .map_err(|_| DecodeError::InvalidValue)?;
+    if !commitment.verify_counterparty_signatures(&state.secp_ctx, &state.channel_parameters) {
         return Err(DecodeError::InvalidValue);
     }
     Ok(commitment)
@@ -546,17 +540,11 @@ impl<SP: SignerProvider> ReadableArgs<&SP> for ChannelMonitor<SP::EcdsaSigner> {
             let spec = CommitmentSpec::read(r)?;
             let point = PublicKey::read(r)?;
             let sources = read_sources(r)?;
-            let (txid, c) = CounterpartyCommitment::from_parts(
-                &state.secp_ctx,
-                &state.channel_parameters,
-                spec,
-                point,
-                sources,
-            );
-            if txid != stored_txid {
+            let c = CounterpartyCommitment::new(spec, point, sources);
+            if c.build_txid(&state.secp_ctx, &state.channel_parameters) != stored_txid {
                 return Err(DecodeError::InvalidValue);
             }
-            match counterparty.insert(txid, c) {
+            match counterparty.insert(stored_txid, c) {
                 None => Ok(()),
                 Some(_) => Err(DecodeError::InvalidValue),
             }
@@ -567,7 +555,7 @@ impl<SP: SignerProvider> ReadableArgs<&SP> for ChannelMonitor<SP::EcdsaSigner> {
             let txid = Txid::read(r)?;
             let commitment_number = u64::read(r)?;
             let nondust_htlcs: Vec<HTLCOutputInCommitment> = read_vec(r)?;
-            if nondust_htlcs.iter().any(|h| h.transaction_output_index.is_none()) {
+            if nondust_htlcs.iter().any(|h| h.transaction_output_index.is_some()) {
                 return Err(DecodeError::InvalidValue);
             }
             let record = RevokedCounterpartyCommitment { commitment_number, nondust_htlcs };

@@ -20,7 +20,7 @@ use crate::chain::chaininterface::{BroadcasterInterface, FeeEstimator};
 use crate::chain::BestBlock;
 use crate::ln::chan_utils::commitment::{CommitmentSpec, CommitmentTransaction, HolderCommitmentTransaction};
 use crate::ln::chan_utils::{
-    commitment_secret_index, ChannelTransactionParameters, CounterpartyCommitmentSecrets,
+    commitment_secret_index, ChannelTransactionParameters, CommitmentFormat, CounterpartyCommitmentSecrets,
     HTLCOutputInCommitment, SecretStorageError, TxCreationKeys,
 };
 use crate::ln::types::{ChannelId, PaymentHash, PaymentPreimage};
@@ -113,18 +113,40 @@ pub struct FundingSpend {
     pub kind: FundingSpendKind,
 }
 
+/// The HTLCs of `spec` with their output indices cleared, so equal
+/// commitments compare and serialize equal.
+fn canonical(mut spec: CommitmentSpec) -> CommitmentSpec {
+    spec.htlcs.iter_mut().for_each(|h| h.transaction_output_index = None);
+    spec
+}
+
+/// The HTLCs of `spec` that get an output (BOLT 3 trimming), without
+/// building the transaction.
+pub(crate) fn untrimmed_htlcs<'a>(
+    spec: &'a CommitmentSpec, format: CommitmentFormat,
+) -> impl Iterator<Item = &'a HTLCOutputInCommitment> + 'a {
+    spec.htlcs
+        .iter()
+        .filter(move |h| !h.is_trimmed(spec.feerate_per_kw, spec.broadcaster_dust_limit_satoshis, format))
+}
+
 /// One of our commitments, as received in a
 /// [`ChannelMonitorUpdateStep::LatestHolderCommitment`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Applying an update does not rebuild the commitment (that costs five
+/// elliptic-curve multiplications for the keys): the channel built and
+/// validated it already. The txid is computed the first time it is needed
+/// (a funding spend to classify, a caller asking) and cached.
+#[derive(Clone, Debug)]
 pub(crate) struct HolderCommitment {
-    /// What it commits to; the HTLCs carry their output indices.
+    /// What it commits to (HTLC output indices cleared).
     pub(crate) spec: CommitmentSpec,
     pub(crate) per_commitment_point: PublicKey,
     pub(crate) counterparty_sig: Signature,
     pub(crate) counterparty_htlc_sigs: Vec<Signature>,
     pub(crate) htlc_sources: Vec<(HTLCOutputInCommitment, HTLCSource)>,
-    /// Computed, not persisted.
-    pub(crate) txid: Txid,
+    /// Computed on first use, not persisted.
+    txid: Option<Txid>,
 }
 
 fn build_holder_commitment(
@@ -140,7 +162,7 @@ fn build_holder_commitment(
     CommitmentTransaction::build(spec, keys, &params.as_holder_broadcastable())
 }
 
-pub(crate) fn build_counterparty_commitment(
+fn build_counterparty_commitment(
     secp_ctx: &Secp256k1<All>, params: &ChannelTransactionParameters, spec: CommitmentSpec,
     per_commitment_point: &PublicKey,
 ) -> CommitmentTransaction {
@@ -154,47 +176,63 @@ pub(crate) fn build_counterparty_commitment(
 }
 
 impl HolderCommitment {
-    /// Rebuilds the commitment and checks that there is one counterparty
-    /// HTLC signature per HTLC output.
+    /// Checks that there is one counterparty HTLC signature per HTLC output.
     pub(crate) fn from_parts(
-        secp_ctx: &Secp256k1<All>, params: &ChannelTransactionParameters, spec: CommitmentSpec,
-        per_commitment_point: PublicKey, counterparty_sig: Signature, counterparty_htlc_sigs: Vec<Signature>,
+        params: &ChannelTransactionParameters, spec: CommitmentSpec, per_commitment_point: PublicKey,
+        counterparty_sig: Signature, counterparty_htlc_sigs: Vec<Signature>,
         htlc_sources: Vec<(HTLCOutputInCommitment, HTLCSource)>,
     ) -> Result<Self, MonitorUpdateError> {
-        let commitment = build_holder_commitment(secp_ctx, params, spec.clone(), &per_commitment_point);
-        if commitment.nondust_htlc_count() != counterparty_htlc_sigs.len() {
+        if untrimmed_htlcs(&spec, params.commitment_format()).count() != counterparty_htlc_sigs.len() {
             return Err(MonitorUpdateError::Invalid(
                 "holder commitment: counterparty HTLC signature count differs from its HTLC outputs",
             ));
         }
-        let txid = commitment.txid();
-        let spec = CommitmentSpec { htlcs: commitment.htlcs().to_vec(), ..spec };
         Ok(HolderCommitment {
-            spec,
+            spec: canonical(spec),
             per_commitment_point,
             counterparty_sig,
             counterparty_htlc_sigs,
             htlc_sources,
-            txid,
+            txid: None,
         })
     }
 
-    /// Whether the counterparty's signatures on the commitment and its HTLC
-    /// transactions verify (checked when a monitor is read back).
-    pub(crate) fn counterparty_signatures_valid(
-        &self, secp_ctx: &Secp256k1<All>, params: &ChannelTransactionParameters,
-    ) -> bool {
-        match self.to_holder_commitment_transaction(secp_ctx, params) {
-            Ok(holder_tx) => crate::ln::chan_utils::signing::verify_holder_commitment_signatures(
-                secp_ctx,
-                &holder_tx,
-                &params.funding_redeemscript(),
-                params.channel_value_satoshis(),
-                &params.counterparty().pubkeys.funding_pubkey,
-            )
-            .is_ok(),
-            Err(_) => false,
+    /// Whether `self` and `other` are the same commitment (the signatures
+    /// may differ if the peer's signer is not deterministic).
+    pub(crate) fn same_commitment(&self, spec: &CommitmentSpec, per_commitment_point: &PublicKey) -> bool {
+        self.per_commitment_point == *per_commitment_point && self.spec == canonical(spec.clone())
+    }
+
+    /// The commitment's txid (rebuilt the first time).
+    pub(crate) fn txid(&mut self, secp_ctx: &Secp256k1<All>, params: &ChannelTransactionParameters) -> Txid {
+        match self.txid {
+            Some(txid) => txid,
+            None => {
+                let txid =
+                    build_holder_commitment(secp_ctx, params, self.spec.clone(), &self.per_commitment_point)
+                        .txid();
+                self.txid = Some(txid);
+                txid
+            }
         }
+    }
+
+    /// Rebuilds the commitment, checks the counterparty's signatures on it
+    /// and its HTLC transactions, and caches the txid (when a monitor is read
+    /// back).
+    pub(crate) fn verify_counterparty_signatures(
+        &mut self, secp_ctx: &Secp256k1<All>, params: &ChannelTransactionParameters,
+    ) -> bool {
+        let Ok(holder_tx) = self.to_holder_commitment_transaction(secp_ctx, params) else { return false };
+        self.txid = Some(holder_tx.commitment().txid());
+        crate::ln::chan_utils::signing::verify_holder_commitment_signatures(
+            secp_ctx,
+            &holder_tx,
+            &params.funding_redeemscript(),
+            params.channel_value_satoshis(),
+            &params.counterparty().pubkeys.funding_pubkey,
+        )
+        .is_ok()
     }
 
     /// The commitment with the counterparty's signatures, rebuilt.
@@ -212,34 +250,42 @@ impl HolderCommitment {
     }
 }
 
-/// One of the counterparty's unrevoked commitments (keyed by txid).
+/// One of the counterparty's unrevoked commitments (keyed by the txid the
+/// channel gives; a rebuild checks it in debug builds and when a monitor is
+/// read back).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CounterpartyCommitment {
-    /// What it commits to; the HTLCs carry their output indices.
+    /// What it commits to (HTLC output indices cleared).
     pub(crate) spec: CommitmentSpec,
     pub(crate) per_commitment_point: PublicKey,
     pub(crate) htlc_sources: Vec<(HTLCOutputInCommitment, HTLCSource)>,
 }
 
 impl CounterpartyCommitment {
-    /// Rebuilds the commitment; returns it with its txid.
-    pub(crate) fn from_parts(
-        secp_ctx: &Secp256k1<All>, params: &ChannelTransactionParameters, spec: CommitmentSpec,
-        per_commitment_point: PublicKey, htlc_sources: Vec<(HTLCOutputInCommitment, HTLCSource)>,
-    ) -> (Txid, Self) {
-        let commitment = build_counterparty_commitment(secp_ctx, params, spec.clone(), &per_commitment_point);
-        let spec = CommitmentSpec { htlcs: commitment.htlcs().to_vec(), ..spec };
-        (commitment.txid(), CounterpartyCommitment { spec, per_commitment_point, htlc_sources })
+    pub(crate) fn new(
+        spec: CommitmentSpec, per_commitment_point: PublicKey,
+        htlc_sources: Vec<(HTLCOutputInCommitment, HTLCSource)>,
+    ) -> Self {
+        CounterpartyCommitment { spec: canonical(spec), per_commitment_point, htlc_sources }
+    }
+
+    /// The txid of the commitment, rebuilt.
+    pub(crate) fn build_txid(
+        &self, secp_ctx: &Secp256k1<All>, params: &ChannelTransactionParameters,
+    ) -> Txid {
+        build_counterparty_commitment(secp_ctx, params, self.spec.clone(), &self.per_commitment_point).txid()
     }
 }
 
 /// What the monitor keeps of a counterparty commitment once it is revoked:
 /// enough to punish it if it confirms (its number gives the secret, hence the
-/// revocation key; the HTLC outputs' scripts need their hashes and expiries).
+/// revocation key and the per-commitment point; the HTLC outputs' scripts
+/// need their hashes and expiries, and are matched to the outputs of the
+/// confirmed transaction then).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RevokedCounterpartyCommitment {
     pub(crate) commitment_number: u64,
-    /// Only the untrimmed HTLCs, with their output indices.
+    /// Only the untrimmed HTLCs (output indices cleared).
     pub(crate) nondust_htlcs: Vec<HTLCOutputInCommitment>,
 }
 
@@ -352,6 +398,15 @@ impl<Signer> MonitorState<Signer> {
         self.force_closed || self.funding_spend_seen || self.onchain.holder_commitment_broadcast().is_some()
     }
 
+    /// The txid of our latest (or previous) commitment, rebuilt the first
+    /// time.
+    pub(crate) fn holder_txid(&mut self, previous: bool) -> Option<Txid> {
+        let MonitorState { holder_commitment, prev_holder_commitment, secp_ctx, channel_parameters, .. } =
+            self;
+        let commitment = if previous { prev_holder_commitment } else { holder_commitment };
+        commitment.as_mut().map(|c| c.txid(secp_ctx, channel_parameters))
+    }
+
     pub(crate) fn counterparty_revoked_count(&self) -> u64 {
         revoked_count(&self.counterparty_secrets)
     }
@@ -373,8 +428,9 @@ impl<Signer> MonitorState<Signer> {
     fn prepare(&self, steps: &[ChannelMonitorUpdateStep]) -> Result<PreparedUpdate, MonitorUpdateError> {
         let params = &self.channel_parameters;
         let mut closed = self.is_closed();
-        let mut holder_tip: Option<(u64, Txid)> =
-            self.holder_commitment.as_ref().map(|c| (c.spec.commitment_number, c.txid));
+        // The latest holder commitment as of the steps checked so far.
+        let holder_tip: Option<&HolderCommitment> = self.holder_commitment.as_ref();
+        let mut new_holder: Option<HolderCommitment> = None;
         // Counterparty commitments this update adds: (txid, number, point).
         let mut new_counterparty: Vec<(Txid, u64, PublicKey)> = Vec::new();
         let mut secrets: Option<CounterpartyCommitmentSecrets> = None;
@@ -392,32 +448,32 @@ impl<Signer> MonitorState<Signer> {
                     if closed {
                         return Err(MonitorUpdateError::CommitmentAfterClose);
                     }
-                    let commitment = HolderCommitment::from_parts(
-                        &self.secp_ctx,
-                        params,
-                        spec.clone(),
-                        *per_commitment_point,
-                        *counterparty_sig,
-                        counterparty_htlc_sigs.clone(),
-                        htlc_sources.clone(),
-                    )?;
-                    let number = commitment.spec.commitment_number;
-                    match holder_tip {
-                        Some((tip, txid)) if number == tip && txid == commitment.txid => {
+                    let number = spec.commitment_number;
+                    let tip = new_holder.as_ref().or(holder_tip);
+                    match tip {
+                        Some(tip) if tip.same_commitment(spec, per_commitment_point) => {
                             PreparedStep::Unchanged
                         }
-                        Some((tip, _)) if number == tip => {
+                        Some(tip) if number == tip.spec.commitment_number => {
                             return Err(MonitorUpdateError::Invalid(
                                 "holder commitment: a different commitment with the same number",
                             ))
                         }
-                        Some((tip, _)) if number < tip => {
+                        Some(tip) if number < tip.spec.commitment_number => {
                             return Err(MonitorUpdateError::Invalid(
                                 "holder commitment number went backwards",
                             ))
                         }
                         _ => {
-                            holder_tip = Some((number, commitment.txid));
+                            let commitment = HolderCommitment::from_parts(
+                                params,
+                                spec.clone(),
+                                *per_commitment_point,
+                                *counterparty_sig,
+                                counterparty_htlc_sigs.clone(),
+                                htlc_sources.clone(),
+                            )?;
+                            new_holder = Some(commitment.clone());
                             PreparedStep::Holder(Box::new(commitment))
                         }
                     }
@@ -431,14 +487,17 @@ impl<Signer> MonitorState<Signer> {
                     if closed {
                         return Err(MonitorUpdateError::CommitmentAfterClose);
                     }
-                    let (txid, commitment) = CounterpartyCommitment::from_parts(
-                        &self.secp_ctx,
-                        params,
+                    let txid = *commitment_txid;
+                    let commitment = CounterpartyCommitment::new(
                         spec.clone(),
                         *their_per_commitment_point,
                         htlc_sources.clone(),
                     );
-                    if txid != *commitment_txid {
+                    // The channel built this txid from the same data; checking it
+                    // costs a rebuild (five EC multiplications), so only debug
+                    // builds (the test suites) do it on every update. Reading a
+                    // monitor back always checks.
+                    if cfg!(debug_assertions) && commitment.build_txid(&self.secp_ctx, params) != txid {
                         return Err(MonitorUpdateError::Invalid(
                             "counterparty commitment: txid does not match the commitment built from its spec",
                         ));
@@ -575,8 +634,8 @@ impl<Signer> MonitorState<Signer> {
             .collect();
         for txid in revoked {
             if let Some(c) = self.counterparty_commitments.remove(&txid) {
-                let nondust_htlcs =
-                    c.spec.htlcs.into_iter().filter(|h| h.transaction_output_index.is_some()).collect();
+                let format = self.channel_parameters.commitment_format();
+                let nondust_htlcs = untrimmed_htlcs(&c.spec, format).copied().collect();
                 self.revoked_counterparty_commitments.insert(
                     txid,
                     RevokedCounterpartyCommitment {
