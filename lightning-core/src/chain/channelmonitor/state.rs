@@ -200,7 +200,19 @@ impl HolderCommitment {
     /// Whether `self` and `other` are the same commitment (the signatures
     /// may differ if the peer's signer is not deterministic).
     pub(crate) fn same_commitment(&self, spec: &CommitmentSpec, per_commitment_point: &PublicKey) -> bool {
-        self.per_commitment_point == *per_commitment_point && self.spec == canonical(spec.clone())
+        let ours = &self.spec;
+        self.per_commitment_point == *per_commitment_point
+            && ours.commitment_number == spec.commitment_number
+            && ours.to_broadcaster_value_msat == spec.to_broadcaster_value_msat
+            && ours.to_countersignatory_value_msat == spec.to_countersignatory_value_msat
+            && ours.feerate_per_kw == spec.feerate_per_kw
+            && ours.broadcaster_dust_limit_satoshis == spec.broadcaster_dust_limit_satoshis
+            && ours.htlcs.len() == spec.htlcs.len()
+            && ours
+                .htlcs
+                .iter()
+                .zip(spec.htlcs.iter())
+                .all(|(a, b)| *a == HTLCOutputInCommitment { transaction_output_index: None, ..*b })
     }
 
     /// The commitment's txid (rebuilt the first time).
@@ -428,9 +440,6 @@ impl<Signer> MonitorState<Signer> {
     fn prepare(&self, steps: &[ChannelMonitorUpdateStep]) -> Result<PreparedUpdate, MonitorUpdateError> {
         let params = &self.channel_parameters;
         let mut closed = self.is_closed();
-        // The latest holder commitment as of the steps checked so far.
-        let holder_tip: Option<&HolderCommitment> = self.holder_commitment.as_ref();
-        let mut new_holder: Option<HolderCommitment> = None;
         // Counterparty commitments this update adds: (txid, number, point).
         let mut new_counterparty: Vec<(Txid, u64, PublicKey)> = Vec::new();
         let mut secrets: Option<CounterpartyCommitmentSecrets> = None;
@@ -449,7 +458,15 @@ impl<Signer> MonitorState<Signer> {
                         return Err(MonitorUpdateError::CommitmentAfterClose);
                     }
                     let number = spec.commitment_number;
-                    let tip = new_holder.as_ref().or(holder_tip);
+                    // The latest holder commitment as of the steps checked so far.
+                    let tip = prepared
+                        .iter()
+                        .rev()
+                        .find_map(|p| match p {
+                            PreparedStep::Holder(c) => Some(&**c),
+                            _ => None,
+                        })
+                        .or(self.holder_commitment.as_ref());
                     match tip {
                         Some(tip) if tip.same_commitment(spec, per_commitment_point) => {
                             PreparedStep::Unchanged
@@ -473,7 +490,6 @@ impl<Signer> MonitorState<Signer> {
                                 counterparty_htlc_sigs.clone(),
                                 htlc_sources.clone(),
                             )?;
-                            new_holder = Some(commitment.clone());
                             PreparedStep::Holder(Box::new(commitment))
                         }
                     }

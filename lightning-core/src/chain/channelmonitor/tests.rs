@@ -751,3 +751,27 @@ fn corrupt_serializations_are_refused_without_panicking() {
         assert!(read(&corrupt).is_err(), "flip at {at} accepted");
     }
 }
+
+#[test]
+fn steps_of_one_update_see_each_other() {
+    let env = Env::default();
+    let (mut chan, monitor, _) = setup(false, 22);
+    let (ours, theirs) = balances(&[]);
+    let holder1 = chan.holder_commitment(chan.spec(1, true, ours, theirs, &[]));
+    let holder2 = chan.holder_commitment(chan.spec(2, true, ours, theirs, &[]));
+    // Commitment 2 then 1 in one update: 1 goes backwards from 2.
+    assert_eq!(
+        env.update(&monitor, 1, vec![holder2.clone(), holder1.clone()]),
+        Err(MonitorUpdateError::Invalid("holder commitment number went backwards"))
+    );
+    assert_eq!(monitor.latest_holder_commitment_number(), Some(0));
+    // 1, 1 again (a no-op), then 2: the previous commitment is 1.
+    assert_eq!(env.update(&monitor, 1, vec![holder1.clone(), holder1, holder2]), Ok(()));
+    assert_eq!(monitor.latest_holder_commitment_number(), Some(2));
+    let previous = holder_tx(&monitor, true);
+    assert_eq!(monitor.previous_holder_commitment_txid(), Some(previous.compute_txid()));
+    assert_eq!(
+        monitor.inner.lock().prev_holder_commitment.as_ref().map(|c| c.spec.commitment_number),
+        Some(1)
+    );
+}
