@@ -2,14 +2,20 @@
 //! decoding them.
 //!
 //! Messages are grouped by BOLT: [`setup`] (BOLT 1: `init`, `error`, `warning`,
-//! `ping`, `pong`) and [`address`] (the BOLT 7 address descriptors). Dispatch by
+//! `ping`, `pong`), [`channel`] (BOLT 2) and [`address`] (the BOLT 7 address descriptors). Dispatch by
 //! message type is in [`crate::ln::wire`].
 
 pub mod address;
+pub mod channel;
 pub mod handlers;
 pub mod setup;
 
 pub use address::{Hostname, SocketAddress};
+pub use channel::{
+    AcceptChannel, ChannelReady, ChannelReestablish, ClosingSigned, ClosingSignedFeeRange, CommitmentSigned,
+    CommitmentUpdate, FundingCreated, FundingSigned, OpenChannel, RevokeAndACK, Shutdown, UpdateAddHTLC,
+    UpdateFailHTLC, UpdateFailMalformedHTLC, UpdateFee, UpdateFulfillHTLC,
+};
 pub use handlers::{
     BaseMessageHandler, ChannelMessageHandler, CustomMessageHandler, ErroringMessageHandler,
     IgnoringMessageHandler, RoutingMessageHandler,
