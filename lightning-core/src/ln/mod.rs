@@ -2,6 +2,7 @@
 //! dispatch by type.
 
 pub mod chan_utils;
+pub mod channel;
 pub mod features;
 pub mod msgs;
 pub mod onion;

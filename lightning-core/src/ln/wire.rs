@@ -66,6 +66,7 @@ macro_rules! messages {
     ($( $(#[$doc:meta])* $variant:ident($ty:ty) ),* $(,)?) => {
         /// Any message this library can receive, by type.
         #[derive(Clone, Debug, PartialEq, Eq)]
+        #[allow(clippy::large_enum_variant)]
         pub enum Message<C> {
             $( $(#[$doc])* $variant($ty), )*
             /// A message of unknown odd type: BOLT 1 says to ignore it.
