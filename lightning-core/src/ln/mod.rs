@@ -3,7 +3,9 @@
 
 pub mod chan_utils;
 pub mod channel;
+pub mod channelmanager;
 pub mod features;
+pub mod inbound_payment;
 pub mod msgs;
 pub mod onion;
 pub mod peer_channel_encryptor;
