@@ -2,3 +2,4 @@
 //! the harness in `functional_test_utils`.
 
 mod basic;
+mod reestablish;
