@@ -170,9 +170,8 @@ impl Watch<InMemorySigner> for TestWatch {
             && update.update_id != crate::chain::channelmonitor::CLOSED_CHANNEL_UPDATE_ID
         {
             self.in_progress.lock().push((channel_id, update.update_id));
-            return status;
         }
-        ChannelMonitorUpdateStatus::Completed
+        status
     }
 
     fn release_pending_monitor_events(&self) -> Vec<MonitorEventBatch> {

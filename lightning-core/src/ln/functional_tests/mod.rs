@@ -2,4 +2,6 @@
 //! the harness in `functional_test_utils`.
 
 mod basic;
+mod monitor_pause;
 mod reestablish;
+mod violations;

@@ -1,0 +1,1 @@
+//! Counterparty protocol violations, each caught.
