@@ -156,11 +156,11 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
     /// Handles `update_add_htlc`: the id must be the next one, and the HTLC
     /// must respect every limit we set.
     pub fn update_add_htlc(&mut self, msg: &UpdateAddHTLC) -> Result<(), ChannelError> {
-        match self.state {
-            ChannelState::Normal => {}
-            ChannelState::ShuttingDown if self.close_state.remote_shutdown.is_none() => {}
-            ChannelState::ShuttingDown => return close("update_add_htlc after the counterparty's shutdown"),
-            _ => return close("update_add_htlc while the channel is not in normal operation"),
+        if self.close_state.remote_shutdown.is_some() {
+            return close("update_add_htlc after the counterparty's shutdown");
+        }
+        if !matches!(self.state, ChannelState::Normal | ChannelState::ShuttingDown) {
+            return close("update_add_htlc while the channel is not in normal operation");
         }
         if !self.peer_connected {
             return close("update_add_htlc before channel_reestablish");
