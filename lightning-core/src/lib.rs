@@ -22,6 +22,7 @@ pub mod chain;
 pub mod events;
 pub mod io;
 pub mod ln;
+pub mod routing;
 pub mod sign;
 pub mod sync;
 pub mod util;

@@ -4,6 +4,7 @@
 //! and closed), handed out by [`EventsProvider::process_pending_events`].
 
 use crate::io::{self, Read, Write};
+use crate::ln::msgs::gossip::GossipMessage;
 use crate::ln::msgs::{self, DecodeError, ErrorAction};
 use crate::ln::types::{ChannelId, PaymentHash, PaymentId, PaymentPreimage, PaymentSecret};
 use crate::prelude::*;
@@ -96,11 +97,27 @@ pub enum MessageSendEvent {
         /// The message.
         msg: msgs::ChannelReestablish,
     },
+    /// Send a gossip message (a query, a reply, or gossip it asked for) to one
+    /// peer.
+    SendGossip {
+        /// The peer.
+        node_id: PublicKey,
+        /// The message.
+        msg: GossipMessage,
+    },
+    /// Relay fresh gossip to every peer that wants it, except the one it came
+    /// from. Dropped first for peers whose send queue is full.
+    BroadcastGossip {
+        /// The announcement or update.
+        msg: GossipMessage,
+        /// The peer it came from, if any.
+        except_node_id: Option<PublicKey>,
+    },
 }
 
 impl MessageSendEvent {
-    /// The peer the event is for.
-    pub fn node_id(&self) -> &PublicKey {
+    /// The peer the event is for (`None` for a broadcast).
+    pub fn node_id(&self) -> Option<&PublicKey> {
         match self {
             MessageSendEvent::HandleError { node_id, .. }
             | MessageSendEvent::SendOpenChannel { node_id, .. }
@@ -112,7 +129,9 @@ impl MessageSendEvent {
             | MessageSendEvent::SendClosingSigned { node_id, .. }
             | MessageSendEvent::UpdateHTLCs { node_id, .. }
             | MessageSendEvent::SendRevokeAndACK { node_id, .. }
-            | MessageSendEvent::SendChannelReestablish { node_id, .. } => node_id,
+            | MessageSendEvent::SendChannelReestablish { node_id, .. }
+            | MessageSendEvent::SendGossip { node_id, .. } => Some(node_id),
+            MessageSendEvent::BroadcastGossip { .. } => None,
         }
     }
 }

@@ -10,7 +10,11 @@
 //! [`ChannelTypeFeatures`]).
 //!
 //! Flags are held little-endian (bit `n` lives in byte `n / 8`); the wire form is
-//! big-endian and padded to whole bytes, with the minimal length on write.
+//! big-endian and padded to whole bytes, with the minimal length on write. A
+//! vector read from the wire remembers how long it was there: a peer may send
+//! leading zero bytes, and signed gossip (`channel_announcement`,
+//! `node_announcement`) must re-encode byte for byte for its signature to check
+//! and for it to be relayed as it came. Changing a bit drops that padding.
 
 use crate::io::{self, Read, Write};
 use crate::ln::msgs::DecodeError;
@@ -193,12 +197,15 @@ define_context!(
 pub struct Features<T: Context> {
     /// Little-endian flags: bit `n` is `flags[n / 8] & (1 << (n % 8))`.
     flags: Vec<u8>,
+    /// Length of the wire form this vector was read from (0 if built
+    /// locally): written back with leading zero bytes up to this length.
+    wire_len: u16,
     mark: PhantomData<T>,
 }
 
 impl<T: Context> Clone for Features<T> {
     fn clone(&self) -> Self {
-        Features { flags: self.flags.clone(), mark: PhantomData }
+        Features { flags: self.flags.clone(), wire_len: self.wire_len, mark: PhantomData }
     }
 }
 
@@ -260,12 +267,12 @@ impl fmt::Display for MissingDependency {
 impl<T: Context> Features<T> {
     /// A vector with no bit set.
     pub fn empty() -> Self {
-        Features { flags: Vec::new(), mark: PhantomData }
+        Features { flags: Vec::new(), wire_len: 0, mark: PhantomData }
     }
 
     /// Builds from little-endian flags (bit `n` in byte `n / 8`).
     pub fn from_le_bytes(flags: Vec<u8>) -> Self {
-        let mut f = Features { flags, mark: PhantomData };
+        let mut f = Features { flags, wire_len: 0, mark: PhantomData };
         f.trim();
         f
     }
@@ -279,6 +286,12 @@ impl<T: Context> Features<T> {
     /// The little-endian flags, without trailing zero bytes.
     pub fn le_flags(&self) -> &[u8] {
         &self.flags
+    }
+
+    /// Number of leading zero bytes written before the flags: what a vector
+    /// read from the wire had beyond its minimal length (0 once changed).
+    pub fn wire_padding_len(&self) -> usize {
+        (self.wire_len as usize).saturating_sub(self.flags.len())
     }
 
     /// The big-endian wire form, minimal length.
@@ -302,6 +315,7 @@ impl<T: Context> Features<T> {
     /// Sets `bit`. Setting a bit outside what is defined for this context is the
     /// caller's responsibility (use the named setters to stay within BOLT 9).
     pub fn set_bit(&mut self, bit: usize) {
+        self.wire_len = 0;
         if self.flags.len() <= bit / 8 {
             self.flags.resize(bit / 8 + 1, 0);
         }
@@ -310,6 +324,7 @@ impl<T: Context> Features<T> {
 
     /// Clears `bit`.
     pub fn clear_bit(&mut self, bit: usize) {
+        self.wire_len = 0;
         if let Some(b) = self.flags.get_mut(bit / 8) {
             *b &= !(1 << (bit % 8));
         }
@@ -408,18 +423,31 @@ impl<T: Context> Features<T> {
 }
 
 impl<T: Context> Writeable for Features<T> {
-    /// `u16` length followed by the big-endian flags.
+    /// `u16` length followed by the big-endian flags, after the leading zero
+    /// bytes the vector was read with, if any.
     fn write<W: Write>(&self, w: &mut W) -> Result<(), io::Error> {
-        write_u16_len_bytes(w, &self.to_be_bytes())
+        let padding = self.wire_padding_len();
+        if padding == 0 {
+            return write_u16_len_bytes(w, &self.to_be_bytes());
+        }
+        let mut bytes = vec![0u8; padding];
+        bytes.extend(self.flags.iter().rev());
+        write_u16_len_bytes(w, &bytes)
     }
     fn serialized_length(&self) -> usize {
-        2 + self.flags.len()
+        2 + self.flags.len().max(self.wire_len as usize)
     }
 }
 
 impl<T: Context> Readable for Features<T> {
+    /// Keeps the length read (see the [module docs](self)).
     fn read<R: Read>(r: &mut R) -> Result<Self, DecodeError> {
-        Ok(Self::from_be_bytes(read_u16_len_bytes(r)?))
+        let bytes = read_u16_len_bytes(r)?;
+        // The length came in a u16 prefix, so it fits.
+        let wire_len = u16::try_from(bytes.len()).map_err(|_| DecodeError::BadLengthDescriptor)?;
+        let mut features = Self::from_be_bytes(bytes);
+        features.wire_len = wire_len;
+        Ok(features)
     }
 }
 
@@ -740,6 +768,30 @@ mod tests {
         let b = InitFeatures::from_be_bytes(vec![0x02]);
         assert_eq!(a, b);
         assert_eq!(a.le_flags(), &[0x02]);
+    }
+
+    #[test]
+    fn read_vectors_re_encode_with_their_padding_until_changed() {
+        // Two leading zero bytes before bit 1: not minimal, but it is what a
+        // signature may cover.
+        let wire = vec![0x00, 0x03, 0x00, 0x00, 0x02];
+        let f: NodeFeatures = crate::util::ser::decode_exact(&wire).unwrap();
+        assert_eq!(f.wire_padding_len(), 2);
+        assert_eq!(f.encode(), wire);
+        assert_eq!(f.serialized_length(), wire.len());
+        assert_eq!(f.clone().encode(), wire);
+        assert_eq!(f, NodeFeatures::from_le_bytes(vec![0x02]));
+        // All zero bytes: no bit set, same length back.
+        let zeros: NodeFeatures = crate::util::ser::decode_exact(&[0x00, 0x02, 0x00, 0x00]).unwrap();
+        assert_eq!(zeros, NodeFeatures::empty());
+        assert_eq!(zeros.encode(), vec![0x00, 0x02, 0x00, 0x00]);
+        // A changed vector is written minimally.
+        let mut changed = f.clone();
+        changed.set_bit(9);
+        assert_eq!(changed.encode(), vec![0x00, 0x02, 0x02, 0x02]);
+        let mut cleared = f;
+        cleared.clear_bit(1);
+        assert_eq!(cleared.encode(), vec![0x00, 0x00]);
     }
 
     #[test]

@@ -65,8 +65,10 @@ impl CustomMessageReader for NoCustomMessages {
 macro_rules! messages {
     ($( $(#[$doc:meta])* $variant:ident($ty:ty) ),* $(,)?) => {
         /// Any message this library can receive, by type.
-        #[derive(Clone, Debug, PartialEq, Eq)]
+        // Gossip announcements are a few hundred bytes; messages are short-lived,
+        // so boxing them would cost an allocation each for nothing.
         #[allow(clippy::large_enum_variant)]
+        #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum Message<C> {
             $( $(#[$doc])* $variant($ty), )*
             /// A message of unknown odd type: BOLT 1 says to ignore it.
@@ -144,6 +146,24 @@ messages! {
     UpdateFailMalformedHTLC(msgs::UpdateFailMalformedHTLC),
     /// `channel_reestablish` (136).
     ChannelReestablish(msgs::ChannelReestablish),
+    /// `channel_announcement` (256).
+    ChannelAnnouncement(msgs::ChannelAnnouncement),
+    /// `node_announcement` (257).
+    NodeAnnouncement(msgs::NodeAnnouncement),
+    /// `channel_update` (258).
+    ChannelUpdate(msgs::ChannelUpdate),
+    /// `announcement_signatures` (259).
+    AnnouncementSignatures(msgs::AnnouncementSignatures),
+    /// `query_short_channel_ids` (261).
+    QueryShortChannelIds(msgs::QueryShortChannelIds),
+    /// `reply_short_channel_ids_end` (262).
+    ReplyShortChannelIdsEnd(msgs::ReplyShortChannelIdsEnd),
+    /// `query_channel_range` (263).
+    QueryChannelRange(msgs::QueryChannelRange),
+    /// `reply_channel_range` (264).
+    ReplyChannelRange(msgs::ReplyChannelRange),
+    /// `gossip_timestamp_filter` (265).
+    GossipTimestampFilter(msgs::GossipTimestampFilter),
 }
 
 /// Reads one whole message (type and payload) from `buffer`.

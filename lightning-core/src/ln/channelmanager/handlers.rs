@@ -268,7 +268,7 @@ where
                 );
             }
         }
-        self.pending_msg_events.lock().retain(|ev| *ev.node_id() != their_node_id);
+        self.pending_msg_events.lock().retain(|ev| ev.node_id() != Some(&their_node_id));
         self.flush(out);
     }
 

@@ -3,7 +3,11 @@
 
 use crate::events::{MessageSendEvent, MessageSendEventsProvider};
 use crate::ln::features::{InitFeatures, NodeFeatures};
-use crate::ln::msgs::{self, DecodeError, ErrorMessage, Init, LightningError};
+use crate::ln::msgs::gossip::GossipMessage;
+use crate::ln::msgs::{
+    self, ChannelAnnouncement, ChannelUpdate, DecodeError, ErrorMessage, Init, LightningError,
+    NodeAnnouncement,
+};
 use crate::ln::wire::{CustomMessageReader, NoCustomMessage};
 use crate::prelude::*;
 use bitcoin::blockdata::constants::ChainHash;
@@ -67,6 +71,22 @@ pub trait ChannelMessageHandler: BaseMessageHandler {
 
 /// Handles gossip (BOLT 7).
 pub trait RoutingMessageHandler: BaseMessageHandler {
+    /// A gossip message (announcement, update or query) from a peer.
+    fn handle_gossip_message(
+        &self, their_node_id: PublicKey, msg: GossipMessage,
+    ) -> Result<(), LightningError>;
+    /// The first channel (its announcement and both directions' updates) with
+    /// a short channel id at or above `starting_scid`, for walking our graph
+    /// to a peer that asked for our gossip.
+    fn get_next_channel_announcement(
+        &self, starting_scid: u64,
+    ) -> Option<(ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>)>;
+    /// The first node announcement after `starting_point` (from the start
+    /// when `None`), likewise.
+    fn get_next_node_announcement(&self, starting_point: Option<&PublicKey>) -> Option<NodeAnnouncement>;
+    /// Whether `peer` wants `msg` relayed to it (its `gossip_timestamp_filter`
+    /// covers it).
+    fn should_forward_to(&self, peer: &PublicKey, msg: &GossipMessage) -> bool;
     /// True while the handler has a backlog (for example of signature checks):
     /// the `PeerManager` then stops reading gossip from peers.
     fn processing_queue_high(&self) -> bool;
@@ -157,6 +177,20 @@ macro_rules! impl_base_for_pointers {
             }
         }
         impl<T: RoutingMessageHandler + ?Sized> RoutingMessageHandler for $ptr {
+            fn handle_gossip_message(&self, id: PublicKey, msg: GossipMessage) -> Result<(), LightningError> {
+                (**self).handle_gossip_message(id, msg)
+            }
+            fn get_next_channel_announcement(
+                &self, starting_scid: u64,
+            ) -> Option<(ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>)> {
+                (**self).get_next_channel_announcement(starting_scid)
+            }
+            fn get_next_node_announcement(&self, starting_point: Option<&PublicKey>) -> Option<NodeAnnouncement> {
+                (**self).get_next_node_announcement(starting_point)
+            }
+            fn should_forward_to(&self, peer: &PublicKey, msg: &GossipMessage) -> bool {
+                (**self).should_forward_to(peer, msg)
+            }
             fn processing_queue_high(&self) -> bool {
                 (**self).processing_queue_high()
             }
@@ -164,6 +198,25 @@ macro_rules! impl_base_for_pointers {
     )*};
 }
 impl_base_for_pointers!(&T, alloc::sync::Arc<T>);
+
+/// Implements [`BaseMessageHandler`] for a handler that accepts every peer and
+/// offers no features.
+macro_rules! impl_accept_all_base {
+    ($ty:ty) => {
+        impl BaseMessageHandler for $ty {
+            fn peer_connected(&self, _: PublicKey, _: &Init, _: bool) -> Result<(), ()> {
+                Ok(())
+            }
+            fn peer_disconnected(&self, _: PublicKey) {}
+            fn provided_node_features(&self) -> NodeFeatures {
+                NodeFeatures::empty()
+            }
+            fn provided_init_features(&self, _: PublicKey) -> InitFeatures {
+                InitFeatures::empty()
+            }
+        }
+    };
+}
 
 /// A channel handler for nodes without channels: it accepts peers and answers
 /// every channel message with an `error` saying channels are not supported.
@@ -194,18 +247,7 @@ impl MessageSendEventsProvider for ErroringMessageHandler {
     }
 }
 
-impl BaseMessageHandler for ErroringMessageHandler {
-    fn peer_connected(&self, _: PublicKey, _: &Init, _: bool) -> Result<(), ()> {
-        Ok(())
-    }
-    fn peer_disconnected(&self, _: PublicKey) {}
-    fn provided_node_features(&self) -> NodeFeatures {
-        NodeFeatures::empty()
-    }
-    fn provided_init_features(&self, _: PublicKey) -> InitFeatures {
-        InitFeatures::empty()
-    }
-}
+impl_accept_all_base!(ErroringMessageHandler);
 
 impl ChannelMessageHandler for ErroringMessageHandler {
     fn handle_error(&self, _: PublicKey, _: &ErrorMessage) {}
@@ -270,20 +312,23 @@ impl MessageSendEventsProvider for IgnoringMessageHandler {
     }
 }
 
-impl BaseMessageHandler for IgnoringMessageHandler {
-    fn peer_connected(&self, _: PublicKey, _: &Init, _: bool) -> Result<(), ()> {
-        Ok(())
-    }
-    fn peer_disconnected(&self, _: PublicKey) {}
-    fn provided_node_features(&self) -> NodeFeatures {
-        NodeFeatures::empty()
-    }
-    fn provided_init_features(&self, _: PublicKey) -> InitFeatures {
-        InitFeatures::empty()
-    }
-}
+impl_accept_all_base!(IgnoringMessageHandler);
 
 impl RoutingMessageHandler for IgnoringMessageHandler {
+    fn handle_gossip_message(&self, _: PublicKey, _: GossipMessage) -> Result<(), LightningError> {
+        Ok(())
+    }
+    fn get_next_channel_announcement(
+        &self, _: u64,
+    ) -> Option<(ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>)> {
+        None
+    }
+    fn get_next_node_announcement(&self, _: Option<&PublicKey>) -> Option<NodeAnnouncement> {
+        None
+    }
+    fn should_forward_to(&self, _: &PublicKey, _: &GossipMessage) -> bool {
+        false
+    }
     fn processing_queue_high(&self) -> bool {
         false
     }

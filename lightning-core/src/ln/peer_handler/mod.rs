@@ -26,6 +26,7 @@ pub use peer::{
 
 use crate::events::MessageSendEvent;
 use crate::ln::features::InitFeatures;
+use crate::ln::msgs::gossip::GossipMessage;
 use crate::ln::msgs::{
     self, ChannelMessageHandler, CustomMessageHandler, DecodeError, ErrorAction, Init, LightningError,
     RoutingMessageHandler, SocketAddress,
@@ -44,7 +45,7 @@ use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
 use core::fmt;
 use core::hash::Hash;
 use hashbrown::HashMap;
-use peer::{Peer, ReadState};
+use peer::{GossipCursor, Peer, ReadState};
 
 /// A connection as the caller's I/O layer sees it.
 ///
@@ -532,6 +533,41 @@ where
             Message::ChannelReestablish(msg) => {
                 self.handlers.chan_handler.handle_channel_reestablish(their_node_id, &msg)
             }
+            Message::AnnouncementSignatures(msg) => {
+                log_debug!(
+                    self.logger,
+                    peer = Some(their_node_id),
+                    "Ignoring announcement_signatures for channel {}",
+                    msg.channel_id
+                );
+            }
+            Message::ChannelAnnouncement(m) => {
+                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::ChannelAnnouncement(m)))
+            }
+            Message::NodeAnnouncement(m) => {
+                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::NodeAnnouncement(m)))
+            }
+            Message::ChannelUpdate(m) => {
+                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::ChannelUpdate(m)))
+            }
+            Message::QueryShortChannelIds(m) => {
+                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::QueryShortChannelIds(m)))
+            }
+            Message::ReplyShortChannelIdsEnd(m) => {
+                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::ReplyShortChannelIdsEnd(m)))
+            }
+            Message::QueryChannelRange(m) => {
+                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::QueryChannelRange(m)))
+            }
+            Message::ReplyChannelRange(m) => {
+                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::ReplyChannelRange(m)))
+            }
+            Message::GossipTimestampFilter(m) => {
+                // The peer asks for our gossip: walk our graph to it as its
+                // queue drains (each item filtered by its timestamps).
+                peer.gossip_cursor = Some(GossipCursor::Channels(0));
+                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::GossipTimestampFilter(m)));
+            }
             Message::UnknownOdd(t) => {
                 log_trace!(
                     self.logger,
@@ -624,6 +660,50 @@ where
         true
     }
 
+    fn route_gossip(&self, peer: &mut Peer, their_node_id: PublicKey, msg: GossipMessage) -> Next {
+        match self.handlers.route_handler.handle_gossip_message(their_node_id, msg) {
+            Ok(()) => Next::Continue,
+            Err(e) => self.apply_error_action(peer, their_node_id, e),
+        }
+    }
+
+    /// Moves the next items of our graph to a peer that asked for our gossip,
+    /// while its queue has room.
+    fn fill_from_graph(&self, peer: &mut Peer) {
+        let Some(their_node_id) = peer.their_node_id else { return };
+        let rh = &self.handlers.route_handler;
+        while peer.outbound.len() + peer.gossip_broadcast.len() < OUTBOUND_BUFFER_LIMIT_READ_PAUSE {
+            let Some(cursor) = peer.gossip_cursor.take() else { return };
+            let mut batch = Vec::new();
+            let next = match cursor {
+                GossipCursor::Channels(scid) => match rh.get_next_channel_announcement(scid) {
+                    Some((ann, update_1, update_2)) => {
+                        let next_scid = ann.contents.short_channel_id.0.saturating_add(1);
+                        batch.push(GossipMessage::ChannelAnnouncement(ann));
+                        batch.extend(update_1.map(GossipMessage::ChannelUpdate));
+                        batch.extend(update_2.map(GossipMessage::ChannelUpdate));
+                        Some(GossipCursor::Channels(next_scid))
+                    }
+                    None => Some(GossipCursor::Nodes(None)),
+                },
+                GossipCursor::Nodes(start) => match rh.get_next_node_announcement(start.as_ref()) {
+                    Some(ann) => {
+                        let node_id = ann.contents.node_id;
+                        batch.push(GossipMessage::NodeAnnouncement(ann));
+                        Some(GossipCursor::Nodes(Some(node_id)))
+                    }
+                    None => None,
+                },
+            };
+            for msg in batch {
+                if rh.should_forward_to(&their_node_id, &msg) {
+                    peer.gossip_broadcast.push_back(msg.encode_with_type());
+                }
+            }
+            peer.gossip_cursor = next;
+        }
+    }
+
     fn apply_error_action(&self, peer: &mut Peer, their_node_id: PublicKey, err: LightningError) -> Next {
         log_debug!(self.logger, peer = Some(their_node_id), "Handler error: {}", err.err);
         match err.action {
@@ -655,6 +735,7 @@ where
     /// from the gossip waiting to be forwarded as it drains.
     fn flush(&self, descriptor: &mut D, peer: &mut Peer) {
         while !peer.awaiting_write_event {
+            self.fill_from_graph(peer);
             while !peer.should_pause_read() {
                 let Some(gossip) = peer.gossip_broadcast.pop_front() else { break };
                 self.enqueue_encoded(peer, &gossip);
@@ -849,6 +930,13 @@ where
                         self.enqueue(peer, m);
                     }
                 }),
+                MessageSendEvent::SendGossip { node_id, msg } => {
+                    let encoded = msg.encode_with_type();
+                    with_peer(&node_id, &mut |peer| self.enqueue_encoded(peer, &encoded));
+                }
+                MessageSendEvent::BroadcastGossip { msg, except_node_id } => {
+                    self.queue_gossip(&peers, &msg.encode_with_type(), except_node_id, Some(&msg));
+                }
             }
         }
         for (node_id, msg) in custom {
@@ -872,26 +960,42 @@ where
     }
 
     /// Queues an already-encoded gossip message (type and payload) for every
-    /// connected peer except `except` (usually the peer it came from). For a
-    /// peer whose queue is over [`OUTBOUND_BUFFER_LIMIT_DROP_GOSSIP`] messages
-    /// it is dropped: gossip is the first thing shed under back-pressure.
-    /// Returns how many peers it was queued for.
+    /// connected peer except `except` (usually the peer it came from), and
+    /// writes. For a peer whose queue is over
+    /// [`OUTBOUND_BUFFER_LIMIT_DROP_GOSSIP`] messages it is dropped: gossip is
+    /// the first thing shed under back-pressure. Returns how many peers it was
+    /// queued for.
     pub fn broadcast_gossip(&self, encoded_message: &[u8], except: Option<PublicKey>) -> usize {
         let peers = self.peers.read();
-        let mut queued = 0;
+        let queued = self.queue_gossip(&peers, encoded_message, except, None);
         for (descriptor, peer) in peers.iter() {
+            self.flush(&mut descriptor.clone(), &mut peer.lock());
+        }
+        queued
+    }
+
+    /// Queues gossip for every connected peer but `except` that has room (and,
+    /// with `filter`, that the routing handler says wants it).
+    fn queue_gossip(
+        &self, peers: &HashMap<D, Mutex<Peer>>, encoded: &[u8], except: Option<PublicKey>,
+        filter: Option<&GossipMessage>,
+    ) -> usize {
+        let mut queued = 0;
+        for peer in peers.values() {
             let mut peer = peer.lock();
-            if !peer.is_connected() || peer.their_node_id == except {
+            let Some(node_id) = peer.their_node_id else { continue };
+            if !peer.is_connected() || Some(node_id) == except {
                 continue;
             }
             if peer.should_drop_gossip() {
-                log_trace!(self.logger, peer = peer.their_node_id, "Queue full, dropping gossip");
+                log_trace!(self.logger, peer = Some(node_id), "Queue full, dropping gossip");
                 continue;
             }
-            peer.gossip_broadcast.push_back(encoded_message.to_vec());
+            if filter.is_some_and(|msg| !self.handlers.route_handler.should_forward_to(&node_id, msg)) {
+                continue;
+            }
+            peer.gossip_broadcast.push_back(encoded.to_vec());
             queued += 1;
-            let mut descriptor = descriptor.clone();
-            self.flush(&mut descriptor, &mut peer);
         }
         queued
     }

@@ -46,6 +46,15 @@ impl ReadState {
     }
 }
 
+/// Where a walk of our graph for a peer that asked for our gossip stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum GossipCursor {
+    /// Next channel at or above this short channel id.
+    Channels(u64),
+    /// Next node after this one (from the start when `None`).
+    Nodes(Option<PublicKey>),
+}
+
 /// One peer's state.
 pub(super) struct Peer {
     pub(super) encryptor: PeerChannelEncryptor,
@@ -83,6 +92,8 @@ pub(super) struct Peer {
     pub(super) pongs_received: u64,
     /// Timer ticks seen before the `init` exchange finished.
     pub(super) ticks_before_init: u8,
+    /// Our graph being walked to this peer (it sent `gossip_timestamp_filter`).
+    pub(super) gossip_cursor: Option<GossipCursor>,
     /// Set when the peer is to be disconnected after its queue is flushed.
     pub(super) disconnect_after_flush: bool,
 }
@@ -112,6 +123,7 @@ impl Peer {
             received_message_since_tick: false,
             pongs_received: 0,
             ticks_before_init: 0,
+            gossip_cursor: None,
             disconnect_after_flush: false,
         }
     }

@@ -347,8 +347,16 @@ impl RawPeer {
     }
 
     fn init(&self) -> Init {
-        let _ = &self.keys;
         Init { features: default_features(), networks: None, remote_network_address: None }
+    }
+
+    /// Connects to `pm`, exchanges `init` both ways and checks `pm`'s.
+    fn connect_and_init(pm: &TestPeerManager, socket: &mut TestSocket) -> RawPeer {
+        let mut raw = RawPeer::connect(pm, socket);
+        let init = raw.init();
+        raw.send(pm, socket, &init).unwrap();
+        assert!(matches!(raw.receive(&socket.take_sent())[..], [Message::Init(_)]));
+        raw
     }
 }
 
@@ -365,11 +373,7 @@ fn message_before_init_disconnects() {
 fn ping_pong_rules() {
     let pm = node(2, Arc::new(TestChanHandler::default()));
     let mut socket = TestSocket::new(7);
-    let mut raw = RawPeer::connect(&pm, &mut socket);
-    let init = raw.init();
-    raw.send(&pm, &mut socket, &init).unwrap();
-    let got = raw.receive(&socket.take_sent());
-    assert!(matches!(got[..], [Message::Init(_)]), "{got:?}");
+    let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
 
     raw.send(&pm, &mut socket, &Ping { num_pong_bytes: 100, byteslen: 3 }).unwrap();
     assert_eq!(raw.receive(&socket.take_sent()), vec![Message::Pong(Pong { byteslen: 100 })]);
@@ -384,9 +388,7 @@ fn ping_pong_rules() {
 fn unknown_odd_message_ignored_and_unknown_even_disconnects() {
     let pm = node(2, Arc::new(TestChanHandler::default()));
     let mut socket = TestSocket::new(7);
-    let mut raw = RawPeer::connect(&pm, &mut socket);
-    let init = raw.init();
-    raw.send(&pm, &mut socket, &init).unwrap();
+    let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
     let odd = raw.encrypt(&[0x80, 0x01, 1, 2, 3]);
     assert!(pm.read_event(&mut socket, &odd).is_ok());
     assert_eq!(pm.list_peers().len(), 1);
@@ -401,9 +403,7 @@ fn error_for_all_channels_disconnects_and_reaches_the_handler() {
     let chan = Arc::new(TestChanHandler::default());
     let pm = node(2, chan.clone());
     let mut socket = TestSocket::new(7);
-    let mut raw = RawPeer::connect(&pm, &mut socket);
-    let init = raw.init();
-    raw.send(&pm, &mut socket, &init).unwrap();
+    let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
     raw.send(&pm, &mut socket, &WarningMessage::new(ChannelId([1; 32]), "careful")).unwrap();
     raw.send(&pm, &mut socket, &ErrorMessage::new(ChannelId([1; 32]), "one channel")).unwrap();
     assert_eq!(pm.list_peers().len(), 1);
@@ -432,10 +432,7 @@ fn garbage_after_handshake_disconnects_without_panic() {
 fn full_socket_pauses_reading_then_resumes() {
     let pm = node(2, Arc::new(TestChanHandler::default()));
     let mut socket = TestSocket::new(7);
-    let mut raw = RawPeer::connect(&pm, &mut socket);
-    let init = raw.init();
-    raw.send(&pm, &mut socket, &init).unwrap();
-    assert!(matches!(raw.receive(&socket.take_sent())[..], [Message::Init(_)]));
+    let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
     // The socket stops taking data; every ping queues a pong.
     socket.capacity.store(0, Ordering::SeqCst);
     let mut paused_at = None;
@@ -459,9 +456,7 @@ fn full_socket_pauses_reading_then_resumes() {
 fn ping_flood_cannot_grow_the_queue_without_bound() {
     let pm = node(2, Arc::new(TestChanHandler::default()));
     let mut socket = TestSocket::new(7);
-    let mut raw = RawPeer::connect(&pm, &mut socket);
-    let init = raw.init();
-    raw.send(&pm, &mut socket, &init).unwrap();
+    let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
     socket.capacity.store(0, Ordering::SeqCst);
     // One read carrying many pings that each ask for the largest pong.
     let mut burst = Vec::new();
@@ -518,10 +513,7 @@ fn remote_addr_only_for_public_addresses() {
 fn gossip_is_dropped_first_under_back_pressure() {
     let pm = node(2, Arc::new(TestChanHandler::default()));
     let mut socket = TestSocket::new(7);
-    let mut raw = RawPeer::connect(&pm, &mut socket);
-    let init = raw.init();
-    raw.send(&pm, &mut socket, &init).unwrap();
-    assert!(matches!(raw.receive(&socket.take_sent())[..], [Message::Init(_)]));
+    let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
     socket.capacity.store(0, Ordering::SeqCst);
     let gossip = wire::encode(&WarningMessage::new(ChannelId::ALL_CHANNELS, "pretend gossip"));
     let queued: usize = (0..100).map(|_| pm.broadcast_gossip(&gossip, None)).sum();

@@ -1,0 +1,114 @@
+//! Finding routes: [`find_route`] and the [`Router`] trait.
+//!
+//! The search runs backwards from the payee (Dijkstra over fees plus scorer
+//! penalties), so the amount each hop forwards is known exactly when the hop
+//! is considered: fees are computed as BOLT 7 says, on the amount the hop
+//! forwards, and `htlc_minimum_msat`/`htlc_maximum_msat`, capacity, disabled
+//! directions, CLTV and fee limits are checked with the real amount. Our own
+//! channels ([`FirstHop`]) replace the payer's graph channels, with their real
+//! balances. Private channels reach the payee through [`RouteHint`]s.
+//!
+//! If no single path can carry the amount and the payee supports `basic_mpp`,
+//! the amount is split over several paths ([`PaymentParameters::max_path_count`]),
+//! each search seeing the liquidity the previous paths already use.
+//!
+//! `random_seed_bytes` adds noise to path selection and a shadow route CLTV
+//! offset to the final hop ([`random`]); a given seed always gives the same
+//! route.
+//!
+//! - [`types`]: route parameters, routes and errors.
+//! - [`search`]: the path search and the MPP splitting.
+//! - [`random`]: what the random seed changes.
+
+pub mod random;
+pub mod search;
+pub mod types;
+
+pub use types::{
+    FirstHop, Path, PaymentParameters, Route, RouteError, RouteHint, RouteHintHop, RouteHop, RouteParameters,
+    DEFAULT_MAX_CHANNEL_SATURATION_POWER_OF_HALF, DEFAULT_MAX_PATH_COUNT,
+    DEFAULT_MAX_TOTAL_CLTV_EXPIRY_DELTA, MAX_PATH_LENGTH,
+};
+
+use crate::routing::gossip::{NetworkGraph, NodeId, ReadOnlyNetworkGraph};
+use crate::routing::scoring::ScoreLookUp;
+use crate::sync::Mutex;
+
+/// Finds a route from `payer` for `route_params` over `network_graph`.
+///
+/// `first_hops` are our own usable channels; when given they replace the
+/// payer's channels in the graph. `scorer` ranks channels (with
+/// `score_params`). `random_seed_bytes` (fresh randomness for each payment)
+/// adds noise of up to 5 % to each hop's cost, so that near-equal paths are
+/// picked at random, and a shadow route CLTV offset to each path's final hop
+/// (see [`random`]); the same seed always gives the same route.
+pub fn find_route<S: ScoreLookUp>(
+    payer: &NodeId, route_params: &RouteParameters, network_graph: &ReadOnlyNetworkGraph<'_>,
+    first_hops: Option<&[&FirstHop]>, scorer: &S, score_params: &S::ScoreParams,
+    random_seed_bytes: &[u8; 32],
+) -> Result<Route, RouteError> {
+    let data = network_graph.data();
+    let noise_key = random::noise_key(random_seed_bytes);
+    let mut route =
+        search::find_route_inner(payer, route_params, data, first_hops, scorer, score_params, noise_key)?;
+    random::add_shadow_cltv_offset(&mut route, route_params, data, random_seed_bytes);
+    Ok(route)
+}
+
+/// Something that finds routes for payments.
+pub trait Router {
+    /// A route from `payer` for `route_params`, using `first_hops` (our
+    /// channels) if given.
+    fn find_route(
+        &self, payer: &NodeId, route_params: &RouteParameters, first_hops: Option<&[&FirstHop]>,
+    ) -> Result<Route, RouteError>;
+}
+
+/// The default [`Router`]: [`find_route`] over a graph with a scorer behind a
+/// lock (the same lock a payment handler takes to update the scorer). Each
+/// search gets its own seed, derived from the router's seed and a call
+/// counter, so repeated payments do not all take the same randomised path.
+pub struct DefaultRouter<'a, S: ScoreLookUp> {
+    network_graph: &'a NetworkGraph,
+    scorer: &'a Mutex<S>,
+    score_params: S::ScoreParams,
+    random_seed_bytes: [u8; 32],
+    calls: Mutex<u64>,
+}
+
+impl<'a, S: ScoreLookUp> DefaultRouter<'a, S> {
+    /// A router over `network_graph` scoring with `scorer` and `score_params`.
+    pub fn new(
+        network_graph: &'a NetworkGraph, scorer: &'a Mutex<S>, score_params: S::ScoreParams,
+        random_seed_bytes: [u8; 32],
+    ) -> Self {
+        DefaultRouter { network_graph, scorer, score_params, random_seed_bytes, calls: Mutex::new(0) }
+    }
+
+    /// The seed of the next search: SHA-256 of the router's seed and the
+    /// number of searches made so far.
+    fn next_seed(&self) -> [u8; 32] {
+        use bitcoin::hashes::{sha256, Hash, HashEngine};
+        let call = {
+            let mut calls = self.calls.lock();
+            let call = *calls;
+            *calls = calls.wrapping_add(1);
+            call
+        };
+        let mut engine = sha256::Hash::engine();
+        engine.input(&self.random_seed_bytes);
+        engine.input(&call.to_be_bytes());
+        sha256::Hash::from_engine(engine).to_byte_array()
+    }
+}
+
+impl<S: ScoreLookUp> Router for DefaultRouter<'_, S> {
+    fn find_route(
+        &self, payer: &NodeId, route_params: &RouteParameters, first_hops: Option<&[&FirstHop]>,
+    ) -> Result<Route, RouteError> {
+        let seed = self.next_seed();
+        let graph = self.network_graph.read_only();
+        let scorer = self.scorer.lock();
+        find_route(payer, route_params, &graph, first_hops, &*scorer, &self.score_params, &seed)
+    }
+}
