@@ -21,6 +21,9 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "cargo clippy of lightning-core with its test utilities (chain::test_utils, benches/monitor.rs)"
+cargo clippy -p lightning-core --features _test_utils --all-targets -- -D warnings
+
 step "no_std build of lightning-core"
 cargo build -p lightning-core --no-default-features
 

@@ -24,4 +24,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("failure_packet", targets::failure_packet),
     ("encrypted_data_tlv", targets::encrypted_data_tlv),
     ("bolt11_invoice", targets::bolt11_invoice),
+    ("channel_monitor_update", targets::channel_monitor_update),
+    ("channel_monitor", targets::channel_monitor),
 ];

@@ -6,7 +6,10 @@
 //! driven from here.
 
 pub mod chaininterface;
+pub mod chainmonitor;
 pub mod channelmonitor;
+#[cfg(any(test, feature = "_test_utils"))]
+pub mod test_utils;
 
 use crate::prelude::*;
 use bitcoin::block::Header;
@@ -74,6 +77,24 @@ pub trait Filter {
     fn register_tx(&self, txid: &Txid, script_pubkey: &ScriptBuf);
     /// Report transactions spending this output.
     fn register_output(&self, output: WatchedOutput);
+}
+
+impl<F: Filter + ?Sized> Filter for &F {
+    fn register_tx(&self, txid: &Txid, script_pubkey: &ScriptBuf) {
+        (**self).register_tx(txid, script_pubkey)
+    }
+    fn register_output(&self, output: WatchedOutput) {
+        (**self).register_output(output)
+    }
+}
+
+impl<F: Filter + ?Sized> Filter for alloc::sync::Arc<F> {
+    fn register_tx(&self, txid: &Txid, script_pubkey: &ScriptBuf) {
+        (**self).register_tx(txid, script_pubkey)
+    }
+    fn register_output(&self, output: WatchedOutput) {
+        (**self).register_output(output)
+    }
 }
 
 /// The result of handing a monitor or an update to a [`Watch`].

@@ -9,7 +9,9 @@
 //! other crates' tests.
 
 use crate::chain::chaininterface::{BroadcasterInterface, ConfirmationTarget, FeeEstimator};
-use crate::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate, MonitorEvent, MonitorEventBatch};
+use crate::chain::chainmonitor::ChainMonitor;
+use crate::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate, MonitorEventBatch};
+use crate::chain::test_utils::{TestFilter, TestPersister};
 use crate::chain::{BestBlock, ChannelMonitorUpdateStatus, Listen, Watch};
 use crate::events::{Event, MessageSendEvent, MessageSendEventsProvider};
 use crate::ln::channelmanager::{
@@ -92,49 +94,64 @@ impl Logger for TestLogger {
     }
 }
 
-/// An in-memory [`Watch`]: keeps the monitors, applies every update in
-/// order (refusing gaps), records them, and answers with a settable status
-/// so tests can exercise asynchronous persistence.
+/// The real [`ChainMonitor`] of a test node, over the test persister.
+pub type TestChainMonitor = ChainMonitor<
+    InMemorySigner,
+    Arc<TestFilter>,
+    Arc<TestBroadcaster>,
+    Arc<TestFeeEstimator>,
+    Arc<TestLogger>,
+    Arc<TestPersister>,
+>;
+
+/// A node's [`Watch`]: the real [`ChainMonitor`] (persisting through a
+/// [`TestPersister`] whose answer tests can set, e.g. to `InProgress`),
+/// with every update recorded.
 pub struct TestWatch {
-    /// The monitors.
-    pub monitors: Mutex<BTreeMap<ChannelId, ChannelMonitor<InMemorySigner>>>,
+    /// The chain monitor.
+    pub chain_monitor: TestChainMonitor,
+    /// Its persister.
+    pub persister: Arc<TestPersister>,
     /// Every update received, in order.
     pub updates: Mutex<Vec<ChannelMonitorUpdate>>,
-    /// What `watch_channel` and `update_channel` answer.
+    /// What persistence answers from now on.
     pub next_status: Mutex<ChannelMonitorUpdateStatus>,
-    /// Updates answered `InProgress` and not completed yet.
-    pub in_progress: Mutex<Vec<(ChannelId, u64)>>,
-    pending_events: Mutex<Vec<MonitorEventBatch>>,
-}
-
-impl Default for TestWatch {
-    fn default() -> Self {
-        TestWatch {
-            monitors: Mutex::new(BTreeMap::new()),
-            updates: Mutex::new(Vec::new()),
-            next_status: Mutex::new(ChannelMonitorUpdateStatus::Completed),
-            in_progress: Mutex::new(Vec::new()),
-            pending_events: Mutex::new(Vec::new()),
-        }
-    }
 }
 
 impl TestWatch {
+    fn new(
+        broadcaster: Arc<TestBroadcaster>, fee_estimator: Arc<TestFeeEstimator>, logger: Arc<TestLogger>,
+    ) -> Self {
+        let persister = Arc::new(TestPersister::default());
+        TestWatch {
+            chain_monitor: ChainMonitor::new(
+                None,
+                broadcaster,
+                logger,
+                fee_estimator,
+                Arc::clone(&persister),
+            ),
+            persister,
+            updates: Mutex::new(Vec::new()),
+            next_status: Mutex::new(ChannelMonitorUpdateStatus::Completed),
+        }
+    }
+
+    /// The update ids still being persisted, per channel.
+    pub fn in_progress(&self) -> BTreeMap<ChannelId, Vec<u64>> {
+        self.chain_monitor.list_pending_monitor_updates()
+    }
+
     /// Reports every in-progress update of `channel_id` persisted.
     pub fn complete_all(&self, channel_id: ChannelId) {
-        let mut in_progress = self.in_progress.lock();
-        let Some(max) = in_progress.iter().filter(|(c, _)| *c == channel_id).map(|(_, id)| *id).max() else {
-            return;
-        };
-        in_progress.retain(|(c, _)| *c != channel_id);
-        let monitors = self.monitors.lock();
-        let Some(monitor) = monitors.get(&channel_id) else { return };
-        self.pending_events.lock().push(MonitorEventBatch {
-            funding_outpoint: monitor.funding_outpoint(),
-            channel_id,
-            counterparty_node_id: monitor.counterparty_node_id(),
-            events: vec![MonitorEvent::Completed { monitor_update_id: max }],
-        });
+        let latest = self.chain_monitor.get_monitor(channel_id).map(|m| m.latest_update_id());
+        if let Some(latest) = latest {
+            self.chain_monitor.channel_monitor_updated(channel_id, latest).expect("known channel");
+        }
+    }
+
+    fn sync_status(&self) {
+        self.persister.set_status(*self.next_status.lock());
     }
 }
 
@@ -142,40 +159,20 @@ impl Watch<InMemorySigner> for TestWatch {
     fn watch_channel(
         &self, channel_id: ChannelId, monitor: ChannelMonitor<InMemorySigner>,
     ) -> Result<ChannelMonitorUpdateStatus, ()> {
-        let mut monitors = self.monitors.lock();
-        if monitors.contains_key(&channel_id) {
-            return Err(());
-        }
-        monitors.insert(channel_id, monitor);
-        let status = *self.next_status.lock();
-        if status == ChannelMonitorUpdateStatus::InProgress {
-            self.in_progress.lock().push((channel_id, 0));
-        }
-        Ok(status)
+        self.sync_status();
+        self.chain_monitor.watch_channel(channel_id, monitor)
     }
 
     fn update_channel(
         &self, channel_id: ChannelId, update: &ChannelMonitorUpdate,
     ) -> ChannelMonitorUpdateStatus {
         self.updates.lock().push(update.clone());
-        let monitors = self.monitors.lock();
-        let Some(monitor) = monitors.get(&channel_id) else {
-            return ChannelMonitorUpdateStatus::UnrecoverableError;
-        };
-        if let Err(e) = monitor.update_monitor(update) {
-            panic!("monitor refused update {}: {:?}", update.update_id, e);
-        }
-        let status = *self.next_status.lock();
-        if status == ChannelMonitorUpdateStatus::InProgress
-            && update.update_id != crate::chain::channelmonitor::CLOSED_CHANNEL_UPDATE_ID
-        {
-            self.in_progress.lock().push((channel_id, update.update_id));
-        }
-        status
+        self.sync_status();
+        self.chain_monitor.update_channel(channel_id, update)
     }
 
     fn release_pending_monitor_events(&self) -> Vec<MonitorEventBatch> {
-        core::mem::take(&mut *self.pending_events.lock())
+        self.chain_monitor.release_pending_monitor_events()
     }
 }
 
@@ -247,10 +244,14 @@ impl Node {
         seed[31] = 0x42;
         let keys = KeysManager::new(&seed, 42, index as u32);
         let key_material = keys.get_inbound_payment_key_material();
-        let watch = Arc::new(TestWatch::default());
         let broadcaster = Arc::new(TestBroadcaster::default());
         let fee_estimator = Arc::new(TestFeeEstimator::new(TEST_FEERATE));
         let logger = Arc::new(TestLogger { name: format!("node {index}"), lines: Mutex::new(Vec::new()) });
+        let watch = Arc::new(TestWatch::new(
+            Arc::clone(&broadcaster),
+            Arc::clone(&fee_estimator),
+            Arc::clone(&logger),
+        ));
         let node = ChannelManager::new(
             Arc::clone(&fee_estimator),
             Arc::clone(&watch),
@@ -311,6 +312,7 @@ impl Network {
         self.headers.push(header);
         let txdata: Vec<(usize, &Transaction)> = txs.iter().enumerate().collect();
         for n in &self.nodes {
+            n.watch.chain_monitor.filtered_block_connected(&header, &txdata, height);
             n.node.filtered_block_connected(&header, &txdata, height);
         }
     }

@@ -478,7 +478,7 @@ impl Readable for CommittedHtlc {
     }
 }
 
-use crate::chain::channelmonitor::{read_vec, write_vec};
+use super::ser::{read_vec, write_vec};
 
 impl Writeable for CommitmentContents {
     fn write<W: Write>(&self, w: &mut W) -> Result<(), io::Error> {

@@ -530,8 +530,8 @@ where
     }
 
     /// Closes a channel by force (or gives up an unfunded one): tells its
-    /// monitor, broadcasts our latest commitment if `broadcast` (and we did
-    /// not lose state), sends `error_msg` to the peer if given, and raises
+    /// monitor, which broadcasts our latest commitment if `broadcast` (and
+    /// we did not lose state), sends `error_msg` to the peer if given, and raises
     /// `ChannelClosed`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn force_close_locked(
@@ -543,15 +543,11 @@ where
         log_error!(self.logger, channel = Some(channel_id), "Closing channel: {}", reason);
         let (user_channel_id, capacity) = match phase {
             ChannelPhase::Funded(mut mc) => {
+                // The monitor signs and broadcasts our latest commitment
+                // (never after we lost state).
                 let broadcast = broadcast && !mc.chan.lost_state();
                 let update = mc.chan.force_close(broadcast);
                 let _ = self.chain_monitor.update_channel(channel_id, &update);
-                if broadcast {
-                    match mc.chan.get_signed_holder_commitment_tx(&self.secp_ctx) {
-                        Ok(tx) => out.broadcasts.push(tx),
-                        Err(e) => log_error!(self.logger, "Cannot sign our commitment: {}", e),
-                    }
-                }
                 // Whatever the monitor gate held is moot now, except events.
                 out.events.append(&mut mc.gate.held_events);
                 (mc.chan.user_channel_id(), mc.chan.channel_value_satoshis())

@@ -24,7 +24,7 @@ fn revoke_and_ack_waits_for_the_monitor() {
     }
     assert!(net.nodes[1].node.is_channel_paused(&net.nodes[0].node_id, &chan));
     assert!(net.nodes[1].msgs().is_empty(), "no revoke_and_ack before the monitor has our new commitment");
-    assert!(!net.nodes[1].watch.in_progress.lock().is_empty());
+    assert!(!net.nodes[1].watch.in_progress().is_empty());
     // Persisted: the held revoke_and_ack (and commitment_signed) go out, in order.
     set_status(&net, 1, ChannelMonitorUpdateStatus::Completed);
     net.nodes[1].watch.complete_all(chan);
