@@ -45,6 +45,7 @@ where
             for (node_id, id, e) in errors {
                 self.handle_channel_error(&mut st, &mut out, node_id, id, e);
             }
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
     }
@@ -119,6 +120,7 @@ where
                     self.fail_claimable_htlcs(&mut st, &mut out, payment.htlcs);
                 }
             }
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
     }
@@ -166,6 +168,7 @@ where
             for (node_id, id, e) in errors {
                 self.handle_channel_error(&mut st, &mut out, node_id, id, e);
             }
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
     }
@@ -178,17 +181,20 @@ where
         let mut out = Outbox::default();
         let result = {
             let mut st = self.state.lock();
-            match st.peers.get_mut(counterparty_node_id).and_then(|p| p.channels.get_mut(channel_id)) {
-                Some(ChannelPhase::Funded(mc)) => mc
-                    .chan
-                    .send_update_fee(feerate_per_kw)
-                    .and_then(|msg| {
-                        let updates = msgs::CommitmentUpdate { update_fee: msg, ..Default::default() };
-                        self.send_updates_and_commit(mc, &mut out, updates)
-                    })
-                    .map_err(|e| APIError::ChannelRefused { err: e.to_string() }),
-                _ => Err(APIError::ChannelUnavailable { err: "no such funded channel".into() }),
-            }
+            let result =
+                match st.peers.get_mut(counterparty_node_id).and_then(|p| p.channels.get_mut(channel_id)) {
+                    Some(ChannelPhase::Funded(mc)) => mc
+                        .chan
+                        .send_update_fee(feerate_per_kw)
+                        .and_then(|msg| {
+                            let updates = msgs::CommitmentUpdate { update_fee: msg, ..Default::default() };
+                            self.send_updates_and_commit(mc, &mut out, updates)
+                        })
+                        .map_err(|e| APIError::ChannelRefused { err: e.to_string() }),
+                    _ => Err(APIError::ChannelUnavailable { err: "no such funded channel".into() }),
+                };
+            self.flush_msgs(&mut out);
+            result
         };
         self.flush(out);
         result

@@ -53,6 +53,7 @@ where
                 Ok(follow_up) => self.follow_up(&mut st, &mut out, node_id, channel_id, follow_up),
                 Err(e) => self.handle_channel_error(&mut st, &mut out, node_id, channel_id, e),
             }
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
     }
@@ -145,6 +146,7 @@ where
         {
             let mut st = self.state.lock();
             self.handle_channel_error(&mut st, &mut out, node_id, channel_id, err);
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
     }
@@ -230,6 +232,7 @@ where
                     }
                 }
             }
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
         Ok(())
@@ -267,6 +270,7 @@ where
                     false,
                 );
             }
+            self.flush_msgs(&mut out);
         }
         self.pending_msg_events.lock().retain(|ev| ev.node_id() != Some(&their_node_id));
         self.flush(out);
@@ -303,6 +307,7 @@ where
                 let reason = ClosureReason::CounterpartyForceClosed { peer_msg: msg.printable_data() };
                 self.force_close_locked(&mut st, &mut out, their_node_id, id, reason, None, true);
             }
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
     }
@@ -331,6 +336,7 @@ where
                     u128::from_be_bytes(self.random_bytes()[..16].try_into().unwrap_or([0; 16]));
                 self.accept_open_channel(&mut st, &mut out, their_node_id, msg, user_channel_id);
             }
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
     }
@@ -340,7 +346,10 @@ where
         let result = {
             let mut st = self.state.lock();
             let limits = self.config.channel_handshake_limits;
-            match st.peers.get_mut(&their_node_id).and_then(|p| p.channels.get_mut(&msg.temporary_channel_id))
+            let result = match st
+                .peers
+                .get_mut(&their_node_id)
+                .and_then(|p| p.channels.get_mut(&msg.temporary_channel_id))
             {
                 Some(ChannelPhase::UnfundedOutbound(chan)) => chan.accept_channel(msg, &limits).map(|_| {
                     if let Some(output_script) = chan.funding_output_script() {
@@ -355,7 +364,9 @@ where
                 }),
                 Some(_) => Err(ChannelError::Close("accept_channel for a channel we did not open".into())),
                 None => Err(ChannelError::Ignore("accept_channel for an unknown channel".into())),
-            }
+            };
+            self.flush_msgs(&mut out);
+            result
         };
         self.flush(out);
         if let Err(e) = result {
@@ -444,6 +455,7 @@ where
                     error = None;
                 }
             }
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
         if let Some((id, e)) = error {
@@ -500,6 +512,7 @@ where
                 }
                 None => error = Some(ChannelError::Ignore("funding_signed for an unknown channel".into())),
             }
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
         if let Some(e) = error {

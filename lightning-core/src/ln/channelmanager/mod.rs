@@ -383,6 +383,15 @@ where
         ShortChannelId((u64::from_be_bytes(b) & 0x003f_ffff_ffff_ffff) | (0x0080_0000u64 << 40))
     }
 
+    /// Queues the messages `out` collected. Called while the state lock is
+    /// held, so messages leave in the order the channel state produced them
+    /// even when several threads drive the manager.
+    pub(crate) fn flush_msgs(&self, out: &mut Outbox) {
+        if !out.msgs.is_empty() {
+            self.pending_msg_events.lock().append(&mut out.msgs);
+        }
+    }
+
     /// Hands out what `out` collected: messages and events to their queues,
     /// transactions to the broadcaster.
     pub(crate) fn flush(&self, out: Outbox) {
@@ -525,6 +534,7 @@ where
                     }
                 }
             }
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
     }
@@ -641,10 +651,10 @@ where
             .get_open_channel(self.chain_hash)
             .map_err(|e| APIError::APIMisuseError { err: e.to_string() })?;
         peer.channels.insert(temporary_channel_id, ChannelPhase::UnfundedOutbound(chan));
-        drop(st);
         self.pending_msg_events
             .lock()
             .push(MessageSendEvent::SendOpenChannel { node_id: their_network_key, msg });
+        drop(st);
         Ok(temporary_channel_id)
     }
 
@@ -668,6 +678,7 @@ where
                 return Err(APIError::ChannelUnavailable { err: "peer disconnected".into() });
             }
             self.accept_open_channel(&mut st, &mut out, *counterparty_node_id, &msg, user_channel_id);
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
         Ok(())
@@ -743,10 +754,10 @@ where
         if let Some(phase) = peer.channels.remove(temporary_channel_id) {
             peer.channels.insert(channel_id, phase);
         }
-        drop(st);
         self.pending_msg_events
             .lock()
             .push(MessageSendEvent::SendFundingCreated { node_id: *counterparty_node_id, msg });
+        drop(st);
         Ok(())
     }
 
@@ -804,6 +815,7 @@ where
                     }
                     None => Err(APIError::ChannelUnavailable { err: "no such channel".into() }),
                 };
+            self.flush_msgs(&mut out);
             result
         };
         self.flush(out);
@@ -830,6 +842,7 @@ where
                 Some("Channel force-closed".into()),
                 true,
             );
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
         Ok(())

@@ -130,6 +130,7 @@ where
                     },
                 );
             }
+            self.flush_msgs(&mut out);
             match first_error {
                 Some(e) if sent == 0 => Err(e),
                 _ => Ok(()),
@@ -520,6 +521,7 @@ where
                 amount_msat: claimed,
                 purpose: payment.purpose,
             });
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
     }
@@ -532,6 +534,7 @@ where
             let mut st = self.state.lock();
             let Some(payment) = st.claimable_payments.remove(payment_hash) else { return };
             self.fail_claimable_htlcs(&mut st, &mut out, payment.htlcs);
+            self.flush_msgs(&mut out);
         }
         self.flush(out);
     }
