@@ -866,3 +866,43 @@ impl FeeCheck {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shutdown_scripts_bolt2_allows() {
+        let p2wpkh = ScriptBuf::from_bytes([&[0x00, 20][..], &[1; 20]].concat());
+        let p2wsh = ScriptBuf::from_bytes([&[0x00, 32][..], &[1; 32]].concat());
+        let p2tr = ScriptBuf::from_bytes([&[0x51, 32][..], &[1; 32]].concat());
+        let p2pkh = ScriptBuf::from_bytes([&[0x76, 0xa9, 20][..], &[1; 20], &[0x88, 0xac]].concat());
+        let p2sh = ScriptBuf::from_bytes([&[0xa9, 20][..], &[1; 20], &[0x87]].concat());
+        for ok in [p2wpkh, p2wsh, p2tr, p2pkh, p2sh] {
+            assert!(is_valid_shutdown_script(&ok), "{ok:?}");
+        }
+        let op_true = ScriptBuf::from_bytes(vec![0x51]);
+        let v0_bad_len = ScriptBuf::from_bytes([&[0x00, 21][..], &[1; 21]].concat());
+        let v1_too_short = ScriptBuf::from_bytes(vec![0x51, 1, 1]);
+        let op_return = ScriptBuf::from_bytes(vec![0x6a, 1, 2]);
+        for bad in [op_true, v0_bad_len, v1_too_short, op_return, ScriptBuf::new()] {
+            assert!(!is_valid_shutdown_script(&bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn holder_params_respect_minimums() {
+        let mut config = ChannelHandshakeConfig::default();
+        config.our_dust_limit_satoshis = 100;
+        config.our_max_accepted_htlcs = 1000;
+        config.their_channel_reserve_proportional_millionths = 0;
+        let p = holder_params(&config, 50_000, 700);
+        assert_eq!(p.dust_limit_satoshis, MIN_DUST_LIMIT_SATOSHIS);
+        assert_eq!(p.max_accepted_htlcs, MAX_HTLCS);
+        // The reserve covers 1000 sat, our dust limit and theirs.
+        assert_eq!(p.channel_reserve_satoshis, 1000);
+        let p = holder_params(&config, 50_000, 5000);
+        assert_eq!(p.channel_reserve_satoshis, 5000);
+        assert_eq!(p.max_htlc_value_in_flight_msat, 50_000_000);
+    }
+}

@@ -4,4 +4,5 @@
 mod basic;
 mod monitor_pause;
 mod reestablish;
+mod timeouts;
 mod violations;
