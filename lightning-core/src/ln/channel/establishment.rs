@@ -892,10 +892,12 @@ mod tests {
 
     #[test]
     fn holder_params_respect_minimums() {
-        let mut config = ChannelHandshakeConfig::default();
-        config.our_dust_limit_satoshis = 100;
-        config.our_max_accepted_htlcs = 1000;
-        config.their_channel_reserve_proportional_millionths = 0;
+        let config = ChannelHandshakeConfig {
+            our_dust_limit_satoshis: 100,
+            our_max_accepted_htlcs: 1000,
+            their_channel_reserve_proportional_millionths: 0,
+            ..Default::default()
+        };
         let p = holder_params(&config, 50_000, 700);
         assert_eq!(p.dust_limit_satoshis, MIN_DUST_LIMIT_SATOSHIS);
         assert_eq!(p.max_accepted_htlcs, MAX_HTLCS);
