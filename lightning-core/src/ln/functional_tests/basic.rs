@@ -9,6 +9,14 @@ fn open_pay_both_ways_and_close() {
     let mut net = Network::new(2);
     net.connect(0, 1);
     let (chan, funding_tx) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    // The short channel id comes from the funding position (block, index,
+    // output); each side also has an alias for the other to use.
+    let details = net.nodes[0].node.list_channels();
+    assert_eq!(details[0].short_channel_id, crate::ln::types::ShortChannelId::new(net.height(), 0, 0).ok());
+    assert_eq!(details[0].confirmations, Some(1));
+    let theirs = net.nodes[1].node.list_channels();
+    assert_eq!(details[0].outbound_scid_alias, theirs[0].inbound_scid_alias);
+    assert!(details[0].is_usable && theirs[0].is_usable);
     let start = net.balance_msat(0, 1, chan);
     net.send_and_claim(0, 1, 50_000_000);
     net.send_and_claim(1, 0, 3_000_000);
@@ -272,4 +280,22 @@ fn manager_round_trips_through_serialization() {
     net.send_and_claim(0, 1, 5_000_000);
     net.send_and_claim(1, 0, 1_000_000);
     assert_eq!(net.balance_msat(0, 1, chan), 971_000_000);
+}
+
+#[test]
+fn anchors_force_close_broadcasts_a_valid_commitment() {
+    let mut config = test_config();
+    config.channel_handshake_config.negotiate_anchors_zero_fee_htlc_tx = true;
+    let mut net = Network::with_configs(vec![config, config]);
+    net.connect(0, 1);
+    let (chan, funding_tx) = net.create_chan_between_nodes(0, 1, 800_000, 0);
+    net.send_and_claim(0, 1, 50_000_000);
+    let _ = net.send_payment(0, 1, 9_000_000);
+    net.nodes[1].node.force_close_broadcasting_latest_txn(&chan, &net.nodes[0].node_id).unwrap();
+    let txs = net.nodes[1].broadcaster.take();
+    assert!(!txs.is_empty());
+    verify_spends_funding(&txs[0], &funding_tx);
+    // Two balances, one HTLC, two anchors.
+    assert_eq!(txs[0].output.len(), 5);
+    assert_eq!(txs[0].output.iter().filter(|o| o.value.to_sat() == 330).count(), 2);
 }

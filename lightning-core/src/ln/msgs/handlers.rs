@@ -349,3 +349,31 @@ impl CustomMessageHandler for IgnoringMessageHandler {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ln::types::ChannelId;
+
+    #[test]
+    fn erroring_handler_refuses_channel_messages() {
+        let handler = ErroringMessageHandler::new();
+        let secp = bitcoin::secp256k1::Secp256k1::new();
+        let key = bitcoin::secp256k1::SecretKey::from_slice(&[3; 32]).unwrap();
+        let peer = PublicKey::from_secret_key(&secp, &key);
+        let fee = msgs::UpdateFee { channel_id: ChannelId([5; 32]), feerate_per_kw: 253 };
+        handler.handle_update_fee(peer, &fee);
+        let events = handler.get_and_clear_pending_msg_events();
+        match &events[..] {
+            [MessageSendEvent::HandleError {
+                node_id,
+                action: crate::ln::msgs::ErrorAction::SendErrorMessage { msg },
+            }] => {
+                assert_eq!(*node_id, peer);
+                assert_eq!(msg.channel_id, ChannelId([5; 32]));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(handler.get_and_clear_pending_msg_events().is_empty());
+    }
+}
