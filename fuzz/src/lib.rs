@@ -28,4 +28,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("channel_monitor", targets::channel_monitor),
     ("channel_message", targets::channel_message),
     ("channel_state_machine", targets::channel_state_machine),
+    ("channel_manager", targets::channel_manager),
 ];

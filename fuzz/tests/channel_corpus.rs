@@ -20,3 +20,12 @@ fn channel_message_seeds_decode() {
     }
     assert_eq!(seen.len(), TYPES.len(), "a seed for every channel message");
 }
+
+#[test]
+fn channel_manager_seeds_load_with_their_channels() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/channel_manager");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        assert_eq!(lightning_fuzz::targets::channel_manager_round_trip(&data), Some(1));
+    }
+}

@@ -119,7 +119,8 @@ pub struct TestWatch {
 }
 
 impl TestWatch {
-    fn new(
+    /// A watch over a new `ChainMonitor` with these components.
+    pub fn new(
         broadcaster: Arc<TestBroadcaster>, fee_estimator: Arc<TestFeeEstimator>, logger: Arc<TestLogger>,
     ) -> Self {
         let persister = Arc::new(TestPersister::default());

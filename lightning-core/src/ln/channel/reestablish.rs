@@ -62,11 +62,11 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         let c = &mut self.commitments;
         let remote_adds =
             c.remote_changes.proposed.iter().filter(|u| matches!(u, Update::Add(_))).count() as u64;
-        c.remote_next_htlc_id -= remote_adds;
+        c.remote_next_htlc_id = c.remote_next_htlc_id.saturating_sub(remote_adds);
         c.remote_changes.proposed.clear();
         let ours = core::mem::take(&mut c.local_changes.proposed);
         let local_adds = ours.iter().filter(|u| matches!(u, Update::Add(_))).count() as u64;
-        c.local_next_htlc_id -= local_adds;
+        c.local_next_htlc_id = c.local_next_htlc_id.saturating_sub(local_adds);
         // Fee updates are proposed again from current estimates.
         let mut cell: Vec<Update> = ours.into_iter().filter(|u| !matches!(u, Update::Fee { .. })).collect();
         cell.append(&mut self.holding_cell);

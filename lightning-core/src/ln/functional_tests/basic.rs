@@ -3,6 +3,7 @@
 use crate::events::Event;
 use crate::ln::functional_test_utils::*;
 use crate::prelude::*;
+use bitcoin::hashes::Hash;
 
 #[test]
 fn open_pay_both_ways_and_close() {
@@ -298,4 +299,22 @@ fn anchors_force_close_broadcasts_a_valid_commitment() {
     // Two balances, one HTLC, two anchors.
     assert_eq!(txs[0].output.len(), 5);
     assert_eq!(txs[0].output.iter().filter(|o| o.value.to_sat() == 330).count(), 2);
+}
+
+/// Writes a serialized manager with channels and HTLCs in flight to the
+/// fuzz corpus (run with `LN_WRITE_FUZZ_SEED=1`).
+#[test]
+fn write_channel_manager_fuzz_seed() {
+    let Ok(_) = std::env::var("LN_WRITE_FUZZ_SEED") else { return };
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let _ = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    net.send_and_claim(0, 1, 40_000_000);
+    let _ = net.send_payment(0, 1, 7_000_000);
+    let _ = net.route_payment(1, 0, 1_000_000);
+    let bytes = net.nodes[0].node.encode();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/channel_manager");
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = bitcoin::hashes::sha256::Hash::hash(&bytes);
+    std::fs::write(dir.join(format!("{name}")), bytes).unwrap();
 }
