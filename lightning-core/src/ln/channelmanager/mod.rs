@@ -20,7 +20,7 @@ mod payments;
 pub mod router;
 mod ser;
 
-pub use router::{DirectRouter, Path, Route, RouteError, RouteHop, RouteParameters, Router};
+pub use router::{DirectRouter, GraphRouter, Path, Route, RouteError, RouteHop, RouteParameters, Router};
 pub use ser::ChannelManagerReadArgs;
 
 use crate::chain::chaininterface::{BroadcasterInterface, FeeEstimator};

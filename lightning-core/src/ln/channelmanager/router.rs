@@ -119,3 +119,65 @@ impl Router for DirectRouter {
         })
     }
 }
+
+/// Plugs a graph router (`routing::router::Router`, e.g. its
+/// `DefaultRouter` over the `NetworkGraph`) into the manager: our usable
+/// channels become its first hops, and its route comes back as a [`Route`].
+pub struct GraphRouter<G: crate::routing::router::Router>(pub G);
+
+impl<G: crate::routing::router::Router> Router for GraphRouter<G> {
+    fn find_route(
+        &self, payer: &PublicKey, params: &RouteParameters, first_hops: &[ChannelDetails],
+    ) -> Result<Route, RouteError> {
+        use crate::routing::gossip::NodeId;
+        use crate::routing::router as graph;
+        let hops: Vec<graph::FirstHop> = first_hops
+            .iter()
+            .filter(|c| c.is_usable)
+            .filter_map(|c| {
+                Some(graph::FirstHop {
+                    counterparty_node_id: NodeId::from_pubkey(&c.counterparty_node_id),
+                    short_channel_id: c.short_channel_id.or(c.outbound_scid_alias)?.0,
+                    outbound_capacity_msat: c.next_outbound_htlc_limit_msat,
+                    next_outbound_htlc_limit_msat: c.next_outbound_htlc_limit_msat,
+                    next_outbound_htlc_minimum_msat: 1,
+                    is_announced: false,
+                })
+            })
+            .collect();
+        let hop_refs: Vec<&graph::FirstHop> = hops.iter().collect();
+        let payment_params = graph::PaymentParameters::from_node_id(
+            NodeId::from_pubkey(&params.payee_pubkey),
+            params.final_cltv_expiry_delta,
+        );
+        let route_params =
+            graph::RouteParameters::from_payment_params_and_value(payment_params, params.final_value_msat);
+        let route = self
+            .0
+            .find_route(&NodeId::from_pubkey(payer), &route_params, Some(&hop_refs))
+            .map_err(|e| RouteError(format!("{e:?}")))?;
+        let paths = route
+            .paths
+            .into_iter()
+            .map(|p| {
+                let hops = p
+                    .hops
+                    .into_iter()
+                    .map(|h| {
+                        Ok(RouteHop {
+                            pubkey: h
+                                .pubkey
+                                .as_pubkey()
+                                .map_err(|_| RouteError("route has an invalid node id".into()))?,
+                            short_channel_id: ShortChannelId(h.short_channel_id),
+                            fee_msat: h.fee_msat,
+                            cltv_expiry_delta: h.cltv_expiry_delta,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, RouteError>>()?;
+                Ok(Path { hops })
+            })
+            .collect::<Result<Vec<_>, RouteError>>()?;
+        Ok(Route { paths })
+    }
+}

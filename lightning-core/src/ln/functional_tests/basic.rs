@@ -318,3 +318,45 @@ fn write_channel_manager_fuzz_seed() {
     let name = bitcoin::hashes::sha256::Hash::hash(&bytes);
     std::fs::write(dir.join(format!("{name}")), bytes).unwrap();
 }
+
+#[test]
+fn graph_router_routes_over_our_first_hop() {
+    use crate::ln::channelmanager::{GraphRouter, RouteParameters, Router};
+    use crate::routing::gossip::NetworkGraph;
+    use crate::routing::router::DefaultRouter;
+    use crate::routing::scoring::FixedPenaltyScorer;
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let _ = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    let graph = NetworkGraph::new(bitcoin::blockdata::constants::ChainHash::REGTEST);
+    let scorer = crate::sync::Mutex::new(FixedPenaltyScorer::with_penalty(0));
+    let router = GraphRouter(DefaultRouter::new(&graph, &scorer, (), [7; 32]));
+    let params = RouteParameters {
+        payee_pubkey: net.nodes[1].node_id,
+        final_value_msat: 5_000_000,
+        final_cltv_expiry_delta: 40,
+    };
+    let first_hops = net.nodes[0].node.list_usable_channels();
+    let route = router.find_route(&net.nodes[0].node_id, &params, &first_hops).expect("a direct route");
+    assert_eq!(route.paths.len(), 1);
+    let hop = &route.paths[0].hops[0];
+    assert_eq!(hop.pubkey, net.nodes[1].node_id);
+    assert_eq!(hop.fee_msat, 5_000_000);
+    assert_eq!(Some(hop.short_channel_id), first_hops[0].short_channel_id);
+    // The route it found pays through the manager like any other.
+    let (hash, secret) = net.nodes[1].node.create_inbound_payment(None, 3600);
+    net.nodes[0]
+        .node
+        .send_payment_with_route(
+            &route,
+            hash,
+            crate::ln::channelmanager::RecipientOnionFields::secret_only(secret),
+            crate::ln::types::PaymentId([3; 32]),
+        )
+        .unwrap();
+    net.process_all();
+    assert!(net.nodes[1]
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::PaymentClaimable { amount_msat: 5_000_000, .. })));
+}
