@@ -134,6 +134,14 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         if next.to_local_msat < required {
             return ignore("insufficient balance: the HTLC would breach the reserve or the commitment fee");
         }
+        // As fundee, do not add an HTLC whose output the funder could not
+        // pay the fee of (BOLT 2: the sender SHOULD NOT).
+        if !self.is_outbound {
+            let fee = self.commit_fee_sat(&next, false, 0).max(self.commit_fee_sat(&next, true, 0));
+            if next.to_remote_msat < fee.saturating_mul(1000) {
+                return ignore("the funder could not pay the commitment fee with one more HTLC");
+            }
+        }
         let (local_dust, remote_dust) = self.dust_exposure_msat(&next);
         if local_dust.max(remote_dust) > self.config.max_dust_htlc_exposure_msat {
             return ignore("the HTLC would exceed our maximum dust exposure");

@@ -360,3 +360,42 @@ fn graph_router_routes_over_our_first_hop() {
         .iter()
         .any(|e| matches!(e, Event::PaymentClaimable { amount_msat: 5_000_000, .. })));
 }
+
+#[test]
+fn fundee_does_not_add_htlcs_the_funder_cannot_pay_the_fee_for() {
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    // The funder keeps 10,000 sat of 200,000.
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 200_000, 190_000_000);
+    for n in &net.nodes {
+        *n.fee_estimator.feerate.lock() = 5000;
+    }
+    net.nodes[0].node.update_channel_fee(&chan, &net.nodes[1].node_id, 5000).unwrap();
+    net.process_all();
+    // At 5000 sat/kw the base fee is 3620 sat and each HTLC output adds 860:
+    // the funder can pay for 7 HTLCs, not 8.
+    for _ in 0..7 {
+        let _ = net.route_payment(1, 0, 20_000_000);
+    }
+    let (hash, secret) = net.nodes[0].node.create_inbound_payment(None, 3600);
+    let params = crate::ln::channelmanager::RouteParameters {
+        payee_pubkey: net.nodes[0].node_id,
+        final_value_msat: 20_000_000,
+        final_cltv_expiry_delta: 40,
+    };
+    let eighth = net.nodes[1].node.send_payment(
+        hash,
+        crate::ln::channelmanager::RecipientOnionFields::secret_only(secret),
+        crate::ln::types::PaymentId([8; 32]),
+        params,
+    );
+    assert!(
+        matches!(&eighth, Err(crate::ln::channelmanager::PaymentSendFailure::ChannelUnavailable(e)) if e.contains("funder could not pay")),
+        "{eighth:?}"
+    );
+    net.process_all();
+    assert_eq!(
+        net.nodes[0].events().iter().filter(|e| matches!(e, Event::PaymentClaimable { .. })).count(),
+        7
+    );
+}
