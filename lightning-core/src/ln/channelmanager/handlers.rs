@@ -627,6 +627,21 @@ where
     }
 
     fn handle_channel_reestablish(&self, their_node_id: PublicKey, msg: &msgs::ChannelReestablish) {
+        let known = {
+            let st = self.state.lock();
+            st.peers.get(&their_node_id).is_some_and(|p| p.channels.contains_key(&msg.channel_id))
+        };
+        if !known {
+            // A channel we do not know (closed, or lost): an error makes the
+            // peer close its side on chain rather than wait for us forever.
+            self.pending_msg_events.lock().push(MessageSendEvent::HandleError {
+                node_id: their_node_id,
+                action: ErrorAction::SendErrorMessage {
+                    msg: ErrorMessage::new(msg.channel_id, "unknown channel"),
+                },
+            });
+            return;
+        }
         self.with_funded_mut(their_node_id, msg.channel_id, |this, mc, out| {
             let response = mc.chan.channel_reestablish(&this.secp_ctx, msg)?;
             let node_id = their_node_id;

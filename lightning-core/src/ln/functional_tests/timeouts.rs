@@ -119,3 +119,28 @@ fn disconnection_while_the_monitor_is_persisting() {
     net.claim_payment(0, 1, preimage);
     assert_eq!(net.balance_msat(1, 0, chan), 4_000_000);
 }
+
+#[test]
+fn reestablish_for_an_unknown_channel_gets_an_error() {
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 500_000, 0);
+    net.disconnect(0, 1);
+    net.connect(0, 1);
+    let Some(MessageSendEvent::SendChannelReestablish { mut msg, .. }) = net.nodes[0].msgs().pop() else {
+        panic!()
+    };
+    let _ = net.nodes[1].msgs();
+    msg.channel_id = crate::ln::types::ChannelId([9; 32]);
+    crate::ln::msgs::ChannelMessageHandler::handle_channel_reestablish(
+        &net.nodes[1].node,
+        net.nodes[0].node_id,
+        &msg,
+    );
+    let msgs = net.nodes[1].msgs();
+    assert!(
+        matches!(&msgs[..], [MessageSendEvent::HandleError { action: crate::ln::msgs::ErrorAction::SendErrorMessage { msg }, .. }] if msg.channel_id == crate::ln::types::ChannelId([9; 32])),
+        "{msgs:?}"
+    );
+    let _ = chan;
+}
