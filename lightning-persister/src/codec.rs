@@ -356,8 +356,7 @@ pub fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, FormatE
 /// byte.
 pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FormatError> {
     let payload = decode_envelope(bytes)?;
-    let (value, consumed) =
-        decode_payload::<T>(payload).map_err(FormatError::Decode)?;
+    let (value, consumed) = decode_payload::<T>(payload).map_err(FormatError::Decode)?;
     if consumed != payload.len() {
         return Err(FormatError::PayloadNotConsumed { consumed, payload_len: payload.len() });
     }
@@ -466,7 +465,10 @@ mod tests {
         // u64, around the tier boundaries.
         for len in [1usize, 200, 300, 5000, 70_000] {
             let wide = vec![1u128; len];
-            assert_eq!(decode_value::<Vec<u128>>(&encode_value(&wide).expect("encodes")).expect("decodes"), wide);
+            assert_eq!(
+                decode_value::<Vec<u128>>(&encode_value(&wide).expect("encodes")).expect("decodes"),
+                wide
+            );
             let narrow = vec![(1u64, true); len];
             let bytes = encode_value(&narrow).expect("encodes");
             assert_eq!(decode_value::<Vec<(u64, bool)>>(&bytes).expect("decodes"), narrow);
