@@ -354,6 +354,12 @@ pub fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, FormatE
 
 /// Checks an envelope and decodes the value in it, which must use every payload
 /// byte.
+///
+/// Memory is bounded by the payload's length (see `decode_payload`), but
+/// recursion depth is not: bincode has no nesting limit, so for a recursive type
+/// (an enum holding a `Box` of itself, say) a corrupt value can nest deep enough
+/// to overflow the stack, which aborts the process. Store only types whose
+/// nesting is bounded by their definition.
 pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FormatError> {
     let payload = decode_envelope(bytes)?;
     let (value, consumed) = decode_payload::<T>(payload).map_err(FormatError::Decode)?;
@@ -374,7 +380,8 @@ pub fn write_value<K: KVStore + ?Sized, T: Serialize + ?Sized>(
         .map_err(|error| CodecError::Store { location: location(), error })
 }
 
-/// Reads `key` of `store` and decodes the value in it.
+/// Reads `key` of `store` and decodes the value in it (with the limits of
+/// [`decode_value`]).
 pub fn read_value<K: KVStore + ?Sized, T: DeserializeOwned>(
     store: &K, primary_namespace: &str, secondary_namespace: &str, key: &str,
 ) -> Result<T, CodecError> {
