@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes targets one at a time with libFuzzer on a stable toolchain, then merges
-# the inputs that add coverage into fuzz/corpus/NAME.
+# the inputs that reach new edges into fuzz/corpus/NAME.
 #
 #   fuzz/run_fuzz.sh SECONDS [TARGET...]     (default: every target in fuzz/src/lib.rs)
 #
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 secs=${1:?usage: fuzz/run_fuzz.sh SECONDS [TARGET...]}
 shift
 if [ $# -eq 0 ]; then
-    set -- $(sed -n 's/^ *("\([a-z0-9_]*\)", targets::.*/\1/p' fuzz/src/lib.rs)
+    set -- $(sed -n 's/^ *("\([a-z0-9_]*\)", [a-z_]*::.*/\1/p' fuzz/src/lib.rs)
 fi
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build --features libfuzzer -s none -a "$@" >/dev/null 2>&1 || cargo fuzz build --features libfuzzer -s none -a
@@ -38,7 +38,9 @@ for t in "$@"; do
         -artifact_prefix="$OLDPWD/fuzz/artifacts/$t/" >/dev/null 2>&1 || true)
     tail -n 3 "$work/fuzz-0.log" || true
     mv "$work/fuzz-0.log" "$work/$t.log" || true
-    "$work/$t.bin" -merge=1 "fuzz/corpus/$t" "$work/$t" >/dev/null 2>&1 || true
+    # Keep only inputs that reach new edges (not new hit counts), so the
+    # committed corpora stay small.
+    "$work/$t.bin" -merge=1 -use_counters=0 -use_value_profile=0 "fuzz/corpus/$t" "$work/$t" >/dev/null 2>&1 || true
     echo "   corpus fuzz/corpus/$t: $(ls "fuzz/corpus/$t" | wc -l) files; artifacts: $(ls "fuzz/artifacts/$t" | wc -l)"
 done
 echo "logs in $work"
