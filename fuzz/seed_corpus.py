@@ -3,6 +3,11 @@
 
 Run from the repository root: python3 fuzz/seed_corpus.py
 Files are named by the SHA-1 of their content, so re-running adds nothing twice.
+
+Targets without test vectors (peer_crypt, peer_manager, gossip_graph, router,
+chan_utils, monitor_update, kv_codec) are seeded with valid inputs built in
+Rust by lightning_fuzz::seeds:
+    cargo test -p lightning-fuzz --test seed_corpus -- --ignored
 """
 import hashlib
 import json

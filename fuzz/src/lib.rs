@@ -8,6 +8,12 @@
 //! only when it finds a bug: a decoder panicking, or an accepted input that does
 //! not survive a re-encode.
 
+pub mod gossip;
+pub mod input;
+pub mod kv;
+pub mod peer;
+pub mod seeds;
+pub mod state;
 pub mod targets;
 
 /// A fuzz target: takes arbitrary bytes, panics only on a bug.
@@ -24,9 +30,15 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("failure_packet", targets::failure_packet),
     ("encrypted_data_tlv", targets::encrypted_data_tlv),
     ("bolt11_invoice", targets::bolt11_invoice),
-    ("channel_monitor_update", targets::channel_monitor_update),
     ("channel_monitor", targets::channel_monitor),
     ("channel_message", targets::channel_message),
     ("channel_state_machine", targets::channel_state_machine),
     ("channel_manager", targets::channel_manager),
+    ("peer_crypt", peer::peer_crypt),
+    ("peer_manager", peer::peer_manager),
+    ("gossip_graph", gossip::gossip_graph),
+    ("router", gossip::router),
+    ("chan_utils", state::chan_utils),
+    ("monitor_update", state::monitor_update),
+    ("kv_codec", kv::kv_codec),
 ];

@@ -132,19 +132,6 @@ pub fn bolt11_invoice(data: &[u8]) {
     }
 }
 
-/// Decodes a `ChannelMonitorUpdate`; an accepted update re-encodes to bytes
-/// that decode to the same update.
-pub fn channel_monitor_update(data: &[u8]) {
-    use lightning_core::chain::channelmonitor::ChannelMonitorUpdate;
-    use lightning_core::util::ser::decode_exact;
-    let Ok(update) = decode_exact::<ChannelMonitorUpdate>(data) else { return };
-    assert_eq!(
-        decode_exact::<ChannelMonitorUpdate>(&update.encode()),
-        Ok(update),
-        "update re-encodes differently"
-    );
-}
-
 /// Reads a `ChannelMonitor` with the keys of seed `[1; 32]` (those of the
 /// corpus monitors, built by `chain::test_utils::TestChannel` with seed 1);
 /// an accepted monitor re-encodes to bytes that read back to the same

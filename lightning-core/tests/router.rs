@@ -508,4 +508,40 @@ fn out_of_range_parameters_are_errors_or_clamped_not_panics() {
     p.final_value_msat = 1_234_567;
     p.payment_params.max_path_count = 0;
     assert_eq!(route(&g, n(1), &p).map(|r| scids(&r)), Err(RouteError::ZeroMaxPathCount));
+
+/// Found by the `router` fuzz target: a channel in `manual_avoid_channels`
+/// (penalty `u64::MAX`) was still taken when it was the only way to the
+/// payee, because costs saturate below the "unreached" mark.
+#[test]
+fn avoided_channels_are_never_used_even_as_a_last_resort() {
+    let scorer = ProbabilisticScorer::new(ProbabilisticScoringDecayParameters::default());
+    let mut score_params = ProbabilisticScoringFeeParameters::default();
+    score_params.manual_avoid_channels.insert(23);
+    let find = |g: &NetworkGraph, p: &RouteParameters, sp: &ProbabilisticScoringFeeParameters| {
+        find_route(&n(1).node_id(), p, &g.read_only(), None, &scorer, sp, &[0; 32])
+    };
+    // 23 is the only way from 1 to 5.
+    assert_eq!(find(&chain_graph(), &params(n(5), 1_000), &score_params), Err(RouteError::NoRouteFound));
+    assert!(find(&chain_graph(), &params(n(5), 1_000), &ProbabilisticScoringFeeParameters::default()).is_ok());
+    // With a way around, the avoided channel is skipped for a dearer one.
+    let mut score_params = ProbabilisticScoringFeeParameters::default();
+    score_params.manual_avoid_channels.insert(24);
+    let r = find(&diamond(pol(1, 1, 10)), &params(n(4), 100_000), &score_params).unwrap();
+    assert_eq!(scids(&r), vec![vec![13, 34]]);
+    // A route hint's channel is excluded the same way.
+    let g = chain_graph();
+    let hint = RouteHint(vec![RouteHintHop {
+        src_node_id: n(5).node_id(),
+        short_channel_id: 56,
+        fees: RoutingFees { base_msat: 1, proportional_millionths: 1 },
+        cltv_expiry_delta: 10,
+        htlc_minimum_msat: None,
+        htlc_maximum_msat: None,
+    }]);
+    let mut p = params(n(6), 1_000);
+    p.payment_params.route_hints = vec![hint];
+    assert!(find(&g, &p, &ProbabilisticScoringFeeParameters::default()).is_ok());
+    let mut score_params = ProbabilisticScoringFeeParameters::default();
+    score_params.manual_avoid_channels.insert(56);
+    assert_eq!(find(&g, &p, &score_params), Err(RouteError::NoRouteFound));
 }

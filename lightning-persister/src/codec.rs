@@ -52,6 +52,34 @@ fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<DECODE_ALLOCATION_LIMIT>()
 }
 
+/// Decodes a bincode payload with a memory limit in proportion to its length:
+/// the next power of 16 at or above 16 times the length (at least 4 KiB, at
+/// most [`DECODE_ALLOCATION_LIMIT`]).
+///
+/// bincode counts against its limit the in-memory size of every primitive it
+/// decodes (at most 16 bytes, a `u128`, per payload byte) and the full length of
+/// every string or byte buffer, which it allocates before reading it. A valid
+/// payload therefore never claims more than 16 times its length; a corrupt
+/// one announcing a long string is refused with `LimitExceeded` before the
+/// allocation. With the fixed 1 GiB limit alone, a 20-byte payload announcing a
+/// 1 GiB string made bincode allocate 1 GiB before finding the payload short
+/// (found by the `kv_codec` fuzz target).
+fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<(T, usize), bincode::error::DecodeError> {
+    fn with_limit<T: DeserializeOwned, const LIMIT: usize>(
+        payload: &[u8],
+    ) -> Result<(T, usize), bincode::error::DecodeError> {
+        bincode::serde::decode_from_slice(payload, bincode::config::standard().with_limit::<LIMIT>())
+    }
+    match payload.len().saturating_mul(16) {
+        n if n <= 1 << 12 => with_limit::<T, { 1 << 12 }>(payload),
+        n if n <= 1 << 16 => with_limit::<T, { 1 << 16 }>(payload),
+        n if n <= 1 << 20 => with_limit::<T, { 1 << 20 }>(payload),
+        n if n <= 1 << 24 => with_limit::<T, { 1 << 24 }>(payload),
+        n if n <= 1 << 28 => with_limit::<T, { 1 << 28 }>(payload),
+        _ => with_limit::<T, DECODE_ALLOCATION_LIMIT>(payload),
+    }
+}
+
 /// Where a value lives in a [`KVStore`]. Displayed as the non-empty parts joined
 /// with `/`, which is also the value's file path relative to a `FilesystemStore`'s
 /// data directory.
@@ -326,10 +354,15 @@ pub fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, FormatE
 
 /// Checks an envelope and decodes the value in it, which must use every payload
 /// byte.
+///
+/// Memory is bounded by the payload's length (see `decode_payload`), but
+/// recursion depth is not: bincode has no nesting limit, so for a recursive type
+/// (an enum holding a `Box` of itself, say) a corrupt value can nest deep enough
+/// to overflow the stack, which aborts the process. Store only types whose
+/// nesting is bounded by their definition.
 pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FormatError> {
     let payload = decode_envelope(bytes)?;
-    let (value, consumed) =
-        bincode::serde::decode_from_slice::<T, _>(payload, bincode_config()).map_err(FormatError::Decode)?;
+    let (value, consumed) = decode_payload::<T>(payload).map_err(FormatError::Decode)?;
     if consumed != payload.len() {
         return Err(FormatError::PayloadNotConsumed { consumed, payload_len: payload.len() });
     }
@@ -347,7 +380,8 @@ pub fn write_value<K: KVStore + ?Sized, T: Serialize + ?Sized>(
         .map_err(|error| CodecError::Store { location: location(), error })
 }
 
-/// Reads `key` of `store` and decodes the value in it.
+/// Reads `key` of `store` and decodes the value in it (with the limits of
+/// [`decode_value`]).
 pub fn read_value<K: KVStore + ?Sized, T: DeserializeOwned>(
     store: &K, primary_namespace: &str, secondary_namespace: &str, key: &str,
 ) -> Result<T, CodecError> {
@@ -412,6 +446,40 @@ mod tests {
         assert_eq!(&bytes[9..13], &crc.finalize().to_be_bytes());
         assert_eq!(&bytes[13..], b"hello");
         assert_eq!(decode_envelope(&bytes).expect("valid"), b"hello");
+    }
+
+    /// Found by the `kv_codec` fuzz target: a few bytes announcing a string of
+    /// about 1 GiB made bincode allocate it in full before it found the
+    /// payload too short.
+    #[test]
+    fn a_huge_announced_string_is_refused_before_it_is_allocated() {
+        // bincode varint 0xfc: a u64 length follows, here 0x3f3f3f3f (~1 GiB).
+        let mut payload = vec![0xfc, 0x3f, 0x3f, 0x3f, 0x3f, 0, 0, 0, 0];
+        payload.extend_from_slice(b"short");
+        let bytes = encode_envelope(&payload).expect("small payload");
+        match decode_value::<String>(&bytes) {
+            Err(FormatError::Decode(bincode::error::DecodeError::LimitExceeded)) => {}
+            other => panic!("expected LimitExceeded before any allocation, got {other:?}"),
+        }
+        // A string as long as the payload allows still decodes, at every size
+        // tier boundary.
+        for len in [0usize, 250, 300, 4000, 5000, 70_000, 1 << 20] {
+            let value = "x".repeat(len);
+            let bytes = encode_value(&value).expect("encodes");
+            assert_eq!(decode_value::<String>(&bytes).expect("decodes"), value);
+        }
+        // The densest payloads: one byte per u128 (16 bytes in memory) or per
+        // u64, around the tier boundaries.
+        for len in [1usize, 200, 300, 5000, 70_000] {
+            let wide = vec![1u128; len];
+            assert_eq!(
+                decode_value::<Vec<u128>>(&encode_value(&wide).expect("encodes")).expect("decodes"),
+                wide
+            );
+            let narrow = vec![(1u64, true); len];
+            let bytes = encode_value(&narrow).expect("encodes");
+            assert_eq!(decode_value::<Vec<(u64, bool)>>(&bytes).expect("decodes"), narrow);
+        }
     }
 
     #[test]

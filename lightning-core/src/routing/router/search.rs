@@ -57,6 +57,11 @@ const UNREACHED: Label = Label {
 const DONE: u64 = 1 << 63;
 /// The cost of a node not reached yet; real costs are clamped below it.
 const UNREACHED_COST: u64 = DONE - 1;
+/// A scorer penalty that excludes the hop instead of making it a last resort
+/// (see [`ScoreLookUp::channel_penalty_msat`]). Costs are clamped below
+/// [`UNREACHED_COST`], so without this check such a hop would still be taken
+/// when nothing else reaches the payee.
+const NEVER_USE_PENALTY: u64 = u64::MAX;
 
 /// A private edge from a route hint.
 #[derive(Clone, Copy, Debug)]
@@ -221,6 +226,9 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                         random::edge_noise(self.noise_key, h.scid, h.src > v, fee.saturating_add(penalty));
                     penalty.saturating_add(noise)
                 };
+                if penalty == NEVER_USE_PENALTY {
+                    continue;
+                }
                 self.relax_forwarding(
                     &mut labels,
                     &mut best,
@@ -309,6 +317,9 @@ impl<'a, S: ScoreLookUp> Context<'a, S> {
                         random::edge_noise(self.noise_key, edge.scid, u > v, fee.saturating_add(penalty));
                     penalty.saturating_add(noise)
                 };
+                if penalty == NEVER_USE_PENALTY {
+                    continue;
+                }
                 self.relax_forwarding(
                     &mut labels,
                     &mut best,

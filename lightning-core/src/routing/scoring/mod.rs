@@ -57,7 +57,8 @@ pub trait ScoreLookUp {
     /// Parameters of one route search.
     type ScoreParams;
     /// The penalty, in msat, for sending `usage` over `candidate`. Large values
-    /// (up to `u64::MAX`) make the hop a last resort.
+    /// make the hop a last resort; `u64::MAX` excludes it (the router never
+    /// takes it, even when nothing else reaches the payee).
     fn channel_penalty_msat(
         &self, candidate: &CandidateHop<'_>, usage: ChannelUsage, score_params: &Self::ScoreParams,
     ) -> u64;

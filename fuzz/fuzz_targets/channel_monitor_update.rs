@@ -1,2 +1,0 @@
-#![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lightning_fuzz::targets::channel_monitor_update(data));
