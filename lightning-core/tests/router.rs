@@ -508,6 +508,7 @@ fn out_of_range_parameters_are_errors_or_clamped_not_panics() {
     p.final_value_msat = 1_234_567;
     p.payment_params.max_path_count = 0;
     assert_eq!(route(&g, n(1), &p).map(|r| scids(&r)), Err(RouteError::ZeroMaxPathCount));
+}
 
 /// Found by the `router` fuzz target: a channel in `manual_avoid_channels`
 /// (penalty `u64::MAX`) was still taken when it was the only way to the
