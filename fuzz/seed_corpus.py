@@ -44,9 +44,53 @@ def main():
                    "0001" + "00" * 32 + "0000", "8001010203", "8002"]:
         save("wire_message", bytes.fromhex(hexmsg.replace(" ", "")))
     seed_onion()
+    seed_channel()
     b11 = load("bolt11/invoices.json")
     for case in b11["valid"] + b11["invalid"]:
         save("bolt11_invoice", case["invoice"].encode())
+
+
+def seed_channel():
+    """BOLT 2: one well-formed message of each channel type (a valid point and
+    a syntactically valid signature), and operation scripts for the channel
+    state machine."""
+    point = bytes.fromhex("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+    sig = bytes([1]) * 64
+    cid = bytes([7]) * 32
+    u64 = lambda v: v.to_bytes(8, "big")
+    u32 = lambda v: v.to_bytes(4, "big")
+    u16 = lambda v: v.to_bytes(2, "big")
+    chain = bytes.fromhex("06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f")
+    onion = bytes([0]) + point + bytes(1300) + bytes(32)
+    msgs = [
+        (0, chain + cid + u64(100000) + u64(0) + u64(546) + u64(10**9) + u64(1000) + u64(1) + u32(253)
+            + u16(144) + u16(483) + point * 6 + bytes([1]) + bytes([0, 0, 1, 2, 0x10, 0x00])),
+        (1, cid + u64(546) + u64(10**9) + u64(1000) + u64(1) + u32(3) + u16(144) + u16(483) + point * 6
+            + bytes([1, 2, 0x10, 0x00])),
+        (2, cid + bytes(32) + u16(0) + sig),
+        (3, cid + sig),
+        (4, cid + point + bytes([1, 8]) + u64(42)),
+        (5, cid + u16(22) + bytes([0, 20]) + bytes(20)),
+        (6, cid + u64(500) + sig + bytes([1, 16]) + u64(100) + u64(900)),
+        (7, cid + u64(0) + u64(5000000) + bytes(32) + u32(500) + onion),
+        (8, cid + u64(0) + bytes(32)),
+        (9, cid + u64(0) + u16(3) + b"abc"),
+        (10, cid + sig + u16(2) + sig + sig),
+        (11, cid + bytes(32) + point),
+        (12, cid + u32(1000)),
+        (13, cid + u64(0) + bytes(32) + u16(0x8000 | 0x4000 | 5)),
+        (14, cid + u64(1) + u64(0) + bytes(32) + point),
+    ]
+    for index, body in msgs:
+        save("channel_message", bytes([index]) + body)
+    for script in [
+        [0, 5, 2, 3, 2, 3, 2, 3, 4, 1, 2, 3, 2, 3, 2, 3],
+        [1, 9, 2, 0, 5, 0, 2, 3, 4, 2, 2, 3, 2, 3],
+        [0, 1, 0, 2, 0, 3, 2, 3, 2, 3, 4, 0, 4, 1, 4, 2, 2, 3, 2, 3, 2, 3],
+        [6, 40, 2, 3, 0, 7, 2, 1, 5, 1, 7, 0, 2, 3],
+        [0, 200, 1, 200, 2, 3, 5, 0, 2, 3, 4, 3, 2, 3],
+    ]:
+        save("channel_state_machine", bytes(script))
 
 
 def seed_onion():

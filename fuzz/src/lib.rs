@@ -26,4 +26,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("bolt11_invoice", targets::bolt11_invoice),
     ("channel_monitor_update", targets::channel_monitor_update),
     ("channel_monitor", targets::channel_monitor),
+    ("channel_message", targets::channel_message),
+    ("channel_state_machine", targets::channel_state_machine),
 ];

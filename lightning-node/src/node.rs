@@ -88,6 +88,53 @@ impl ChannelMessageHandler for NodeChannelHandler {
     fn handle_error(&self, id: PublicKey, msg: &ErrorMessage) {
         self.inner.handle_error(id, msg)
     }
+    fn handle_open_channel(&self, id: PublicKey, msg: &lightning_core::ln::msgs::OpenChannel) {
+        self.inner.handle_open_channel(id, msg)
+    }
+    fn handle_accept_channel(&self, id: PublicKey, msg: &lightning_core::ln::msgs::AcceptChannel) {
+        self.inner.handle_accept_channel(id, msg)
+    }
+    fn handle_funding_created(&self, id: PublicKey, msg: &lightning_core::ln::msgs::FundingCreated) {
+        self.inner.handle_funding_created(id, msg)
+    }
+    fn handle_funding_signed(&self, id: PublicKey, msg: &lightning_core::ln::msgs::FundingSigned) {
+        self.inner.handle_funding_signed(id, msg)
+    }
+    fn handle_channel_ready(&self, id: PublicKey, msg: &lightning_core::ln::msgs::ChannelReady) {
+        self.inner.handle_channel_ready(id, msg)
+    }
+    fn handle_shutdown(&self, id: PublicKey, msg: &lightning_core::ln::msgs::Shutdown) {
+        self.inner.handle_shutdown(id, msg)
+    }
+    fn handle_closing_signed(&self, id: PublicKey, msg: &lightning_core::ln::msgs::ClosingSigned) {
+        self.inner.handle_closing_signed(id, msg)
+    }
+    fn handle_update_add_htlc(&self, id: PublicKey, msg: &lightning_core::ln::msgs::UpdateAddHTLC) {
+        self.inner.handle_update_add_htlc(id, msg)
+    }
+    fn handle_update_fulfill_htlc(&self, id: PublicKey, msg: &lightning_core::ln::msgs::UpdateFulfillHTLC) {
+        self.inner.handle_update_fulfill_htlc(id, msg)
+    }
+    fn handle_update_fail_htlc(&self, id: PublicKey, msg: &lightning_core::ln::msgs::UpdateFailHTLC) {
+        self.inner.handle_update_fail_htlc(id, msg)
+    }
+    fn handle_update_fail_malformed_htlc(
+        &self, id: PublicKey, msg: &lightning_core::ln::msgs::UpdateFailMalformedHTLC,
+    ) {
+        self.inner.handle_update_fail_malformed_htlc(id, msg)
+    }
+    fn handle_commitment_signed(&self, id: PublicKey, msg: &lightning_core::ln::msgs::CommitmentSigned) {
+        self.inner.handle_commitment_signed(id, msg)
+    }
+    fn handle_revoke_and_ack(&self, id: PublicKey, msg: &lightning_core::ln::msgs::RevokeAndACK) {
+        self.inner.handle_revoke_and_ack(id, msg)
+    }
+    fn handle_update_fee(&self, id: PublicKey, msg: &lightning_core::ln::msgs::UpdateFee) {
+        self.inner.handle_update_fee(id, msg)
+    }
+    fn handle_channel_reestablish(&self, id: PublicKey, msg: &lightning_core::ln::msgs::ChannelReestablish) {
+        self.inner.handle_channel_reestablish(id, msg)
+    }
     fn get_chain_hashes(&self) -> Option<Vec<ChainHash>> {
         None
     }

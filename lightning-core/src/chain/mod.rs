@@ -125,3 +125,35 @@ pub trait Watch<ChannelSigner: crate::sign::EcdsaChannelSigner> {
     /// persistence, HTLCs resolved on chain, commitment broadcast, ...).
     fn release_pending_monitor_events(&self) -> Vec<channelmonitor::MonitorEventBatch>;
 }
+
+impl<S: crate::sign::EcdsaChannelSigner, W: Watch<S> + ?Sized> Watch<S> for &W {
+    fn watch_channel(
+        &self, channel_id: crate::ln::types::ChannelId, monitor: channelmonitor::ChannelMonitor<S>,
+    ) -> Result<ChannelMonitorUpdateStatus, ()> {
+        (**self).watch_channel(channel_id, monitor)
+    }
+    fn update_channel(
+        &self, channel_id: crate::ln::types::ChannelId, update: &channelmonitor::ChannelMonitorUpdate,
+    ) -> ChannelMonitorUpdateStatus {
+        (**self).update_channel(channel_id, update)
+    }
+    fn release_pending_monitor_events(&self) -> Vec<channelmonitor::MonitorEventBatch> {
+        (**self).release_pending_monitor_events()
+    }
+}
+
+impl<S: crate::sign::EcdsaChannelSigner, W: Watch<S> + ?Sized> Watch<S> for alloc::sync::Arc<W> {
+    fn watch_channel(
+        &self, channel_id: crate::ln::types::ChannelId, monitor: channelmonitor::ChannelMonitor<S>,
+    ) -> Result<ChannelMonitorUpdateStatus, ()> {
+        (**self).watch_channel(channel_id, monitor)
+    }
+    fn update_channel(
+        &self, channel_id: crate::ln::types::ChannelId, update: &channelmonitor::ChannelMonitorUpdate,
+    ) -> ChannelMonitorUpdateStatus {
+        (**self).update_channel(channel_id, update)
+    }
+    fn release_pending_monitor_events(&self) -> Vec<channelmonitor::MonitorEventBatch> {
+        (**self).release_pending_monitor_events()
+    }
+}

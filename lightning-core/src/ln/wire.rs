@@ -116,6 +116,36 @@ messages! {
     Ping(msgs::Ping),
     /// `pong` (19).
     Pong(msgs::Pong),
+    /// `open_channel` (32).
+    OpenChannel(msgs::OpenChannel),
+    /// `accept_channel` (33).
+    AcceptChannel(msgs::AcceptChannel),
+    /// `funding_created` (34).
+    FundingCreated(msgs::FundingCreated),
+    /// `funding_signed` (35).
+    FundingSigned(msgs::FundingSigned),
+    /// `channel_ready` (36).
+    ChannelReady(msgs::ChannelReady),
+    /// `shutdown` (38).
+    Shutdown(msgs::Shutdown),
+    /// `closing_signed` (39).
+    ClosingSigned(msgs::ClosingSigned),
+    /// `update_add_htlc` (128).
+    UpdateAddHTLC(msgs::UpdateAddHTLC),
+    /// `update_fulfill_htlc` (130).
+    UpdateFulfillHTLC(msgs::UpdateFulfillHTLC),
+    /// `update_fail_htlc` (131).
+    UpdateFailHTLC(msgs::UpdateFailHTLC),
+    /// `commitment_signed` (132).
+    CommitmentSigned(msgs::CommitmentSigned),
+    /// `revoke_and_ack` (133).
+    RevokeAndACK(msgs::RevokeAndACK),
+    /// `update_fee` (134).
+    UpdateFee(msgs::UpdateFee),
+    /// `update_fail_malformed_htlc` (135).
+    UpdateFailMalformedHTLC(msgs::UpdateFailMalformedHTLC),
+    /// `channel_reestablish` (136).
+    ChannelReestablish(msgs::ChannelReestablish),
     /// `channel_announcement` (256).
     ChannelAnnouncement(msgs::ChannelAnnouncement),
     /// `node_announcement` (257).

@@ -64,6 +64,20 @@ pub trait ChannelSigner {
     fn validate_counterparty_revocation(
         &mut self, commitment_number: u64, secret: &SecretKey,
     ) -> Result<(), SignError>;
+
+    /// The state the signer's policy keeps between calls, encoded, for the
+    /// channel to persist (empty for a signer that keeps none, or keeps it
+    /// elsewhere).
+    fn policy_state_bytes(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    /// Restores what [`Self::policy_state_bytes`] returned, after the
+    /// signer was derived again (on reload).
+    fn restore_policy_state_bytes(&mut self, bytes: &[u8]) -> Result<(), SignError> {
+        let _ = bytes;
+        Ok(())
+    }
 }
 
 /// ECDSA signatures for everything a channel and its monitor spend or sign.

@@ -267,6 +267,15 @@ impl ChannelSigner for InMemorySigner {
         self.channel_parameters.as_ref()
     }
 
+    fn policy_state_bytes(&self) -> Vec<u8> {
+        self.policy.encode()
+    }
+
+    fn restore_policy_state_bytes(&mut self, bytes: &[u8]) -> Result<(), SignError> {
+        self.policy = crate::util::ser::decode_exact(bytes).map_err(|_| SignError::InvalidInput)?;
+        Ok(())
+    }
+
     fn get_per_commitment_point(&self, commitment_number: u64) -> Result<PublicKey, SignError> {
         let secret = self.commitment_secret(commitment_number)?;
         let key = SecretKey::from_slice(&secret).map_err(|_| SignError::InvalidInput)?;

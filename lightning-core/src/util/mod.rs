@@ -3,6 +3,7 @@
 
 #[macro_use]
 pub mod logger;
+pub mod config;
 pub mod persist;
 pub mod ser;
 #[macro_use]

@@ -5,7 +5,8 @@ use crate::events::{MessageSendEvent, MessageSendEventsProvider};
 use crate::ln::features::{InitFeatures, NodeFeatures};
 use crate::ln::msgs::gossip::GossipMessage;
 use crate::ln::msgs::{
-    ChannelAnnouncement, ChannelUpdate, DecodeError, ErrorMessage, Init, LightningError, NodeAnnouncement,
+    self, ChannelAnnouncement, ChannelUpdate, DecodeError, ErrorMessage, Init, LightningError,
+    NodeAnnouncement,
 };
 use crate::ln::wire::{CustomMessageReader, NoCustomMessage};
 use crate::prelude::*;
@@ -31,6 +32,38 @@ pub trait ChannelMessageHandler: BaseMessageHandler {
     /// An `error` from a peer: fail the channel it names, or all of them for
     /// the zero channel id.
     fn handle_error(&self, their_node_id: PublicKey, msg: &ErrorMessage);
+    /// A `open_channel` from `their_node_id`.
+    fn handle_open_channel(&self, their_node_id: PublicKey, msg: &msgs::OpenChannel);
+    /// A `accept_channel` from `their_node_id`.
+    fn handle_accept_channel(&self, their_node_id: PublicKey, msg: &msgs::AcceptChannel);
+    /// A `funding_created` from `their_node_id`.
+    fn handle_funding_created(&self, their_node_id: PublicKey, msg: &msgs::FundingCreated);
+    /// A `funding_signed` from `their_node_id`.
+    fn handle_funding_signed(&self, their_node_id: PublicKey, msg: &msgs::FundingSigned);
+    /// A `channel_ready` from `their_node_id`.
+    fn handle_channel_ready(&self, their_node_id: PublicKey, msg: &msgs::ChannelReady);
+    /// A `shutdown` from `their_node_id`.
+    fn handle_shutdown(&self, their_node_id: PublicKey, msg: &msgs::Shutdown);
+    /// A `closing_signed` from `their_node_id`.
+    fn handle_closing_signed(&self, their_node_id: PublicKey, msg: &msgs::ClosingSigned);
+    /// A `update_add_htlc` from `their_node_id`.
+    fn handle_update_add_htlc(&self, their_node_id: PublicKey, msg: &msgs::UpdateAddHTLC);
+    /// A `update_fulfill_htlc` from `their_node_id`.
+    fn handle_update_fulfill_htlc(&self, their_node_id: PublicKey, msg: &msgs::UpdateFulfillHTLC);
+    /// A `update_fail_htlc` from `their_node_id`.
+    fn handle_update_fail_htlc(&self, their_node_id: PublicKey, msg: &msgs::UpdateFailHTLC);
+    /// A `update_fail_malformed_htlc` from `their_node_id`.
+    fn handle_update_fail_malformed_htlc(
+        &self, their_node_id: PublicKey, msg: &msgs::UpdateFailMalformedHTLC,
+    );
+    /// A `commitment_signed` from `their_node_id`.
+    fn handle_commitment_signed(&self, their_node_id: PublicKey, msg: &msgs::CommitmentSigned);
+    /// A `revoke_and_ack` from `their_node_id`.
+    fn handle_revoke_and_ack(&self, their_node_id: PublicKey, msg: &msgs::RevokeAndACK);
+    /// A `update_fee` from `their_node_id`.
+    fn handle_update_fee(&self, their_node_id: PublicKey, msg: &msgs::UpdateFee);
+    /// A `channel_reestablish` from `their_node_id`.
+    fn handle_channel_reestablish(&self, their_node_id: PublicKey, msg: &msgs::ChannelReestablish);
     /// The chains this handler works on, sent in `init`'s `networks`; `None`
     /// leaves the choice to the `PeerManager`.
     fn get_chain_hashes(&self) -> Option<Vec<ChainHash>>;
@@ -93,6 +126,51 @@ macro_rules! impl_base_for_pointers {
         impl<T: ChannelMessageHandler + ?Sized> ChannelMessageHandler for $ptr {
             fn handle_error(&self, id: PublicKey, msg: &ErrorMessage) {
                 (**self).handle_error(id, msg)
+            }
+            fn handle_open_channel(&self, id: PublicKey, msg: &msgs::OpenChannel) {
+                (**self).handle_open_channel(id, msg)
+            }
+            fn handle_accept_channel(&self, id: PublicKey, msg: &msgs::AcceptChannel) {
+                (**self).handle_accept_channel(id, msg)
+            }
+            fn handle_funding_created(&self, id: PublicKey, msg: &msgs::FundingCreated) {
+                (**self).handle_funding_created(id, msg)
+            }
+            fn handle_funding_signed(&self, id: PublicKey, msg: &msgs::FundingSigned) {
+                (**self).handle_funding_signed(id, msg)
+            }
+            fn handle_channel_ready(&self, id: PublicKey, msg: &msgs::ChannelReady) {
+                (**self).handle_channel_ready(id, msg)
+            }
+            fn handle_shutdown(&self, id: PublicKey, msg: &msgs::Shutdown) {
+                (**self).handle_shutdown(id, msg)
+            }
+            fn handle_closing_signed(&self, id: PublicKey, msg: &msgs::ClosingSigned) {
+                (**self).handle_closing_signed(id, msg)
+            }
+            fn handle_update_add_htlc(&self, id: PublicKey, msg: &msgs::UpdateAddHTLC) {
+                (**self).handle_update_add_htlc(id, msg)
+            }
+            fn handle_update_fulfill_htlc(&self, id: PublicKey, msg: &msgs::UpdateFulfillHTLC) {
+                (**self).handle_update_fulfill_htlc(id, msg)
+            }
+            fn handle_update_fail_htlc(&self, id: PublicKey, msg: &msgs::UpdateFailHTLC) {
+                (**self).handle_update_fail_htlc(id, msg)
+            }
+            fn handle_update_fail_malformed_htlc(&self, id: PublicKey, msg: &msgs::UpdateFailMalformedHTLC) {
+                (**self).handle_update_fail_malformed_htlc(id, msg)
+            }
+            fn handle_commitment_signed(&self, id: PublicKey, msg: &msgs::CommitmentSigned) {
+                (**self).handle_commitment_signed(id, msg)
+            }
+            fn handle_revoke_and_ack(&self, id: PublicKey, msg: &msgs::RevokeAndACK) {
+                (**self).handle_revoke_and_ack(id, msg)
+            }
+            fn handle_update_fee(&self, id: PublicKey, msg: &msgs::UpdateFee) {
+                (**self).handle_update_fee(id, msg)
+            }
+            fn handle_channel_reestablish(&self, id: PublicKey, msg: &msgs::ChannelReestablish) {
+                (**self).handle_channel_reestablish(id, msg)
             }
             fn get_chain_hashes(&self) -> Option<Vec<ChainHash>> {
                 (**self).get_chain_hashes()
@@ -173,6 +251,51 @@ impl_accept_all_base!(ErroringMessageHandler);
 
 impl ChannelMessageHandler for ErroringMessageHandler {
     fn handle_error(&self, _: PublicKey, _: &ErrorMessage) {}
+    fn handle_open_channel(&self, id: PublicKey, msg: &msgs::OpenChannel) {
+        self.refuse_channel_message(id, msg.temporary_channel_id);
+    }
+    fn handle_accept_channel(&self, id: PublicKey, msg: &msgs::AcceptChannel) {
+        self.refuse_channel_message(id, msg.temporary_channel_id);
+    }
+    fn handle_funding_created(&self, id: PublicKey, msg: &msgs::FundingCreated) {
+        self.refuse_channel_message(id, msg.temporary_channel_id);
+    }
+    fn handle_funding_signed(&self, id: PublicKey, msg: &msgs::FundingSigned) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
+    fn handle_channel_ready(&self, id: PublicKey, msg: &msgs::ChannelReady) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
+    fn handle_shutdown(&self, id: PublicKey, msg: &msgs::Shutdown) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
+    fn handle_closing_signed(&self, id: PublicKey, msg: &msgs::ClosingSigned) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
+    fn handle_update_add_htlc(&self, id: PublicKey, msg: &msgs::UpdateAddHTLC) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
+    fn handle_update_fulfill_htlc(&self, id: PublicKey, msg: &msgs::UpdateFulfillHTLC) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
+    fn handle_update_fail_htlc(&self, id: PublicKey, msg: &msgs::UpdateFailHTLC) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
+    fn handle_update_fail_malformed_htlc(&self, id: PublicKey, msg: &msgs::UpdateFailMalformedHTLC) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
+    fn handle_commitment_signed(&self, id: PublicKey, msg: &msgs::CommitmentSigned) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
+    fn handle_revoke_and_ack(&self, id: PublicKey, msg: &msgs::RevokeAndACK) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
+    fn handle_update_fee(&self, id: PublicKey, msg: &msgs::UpdateFee) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
+    fn handle_channel_reestablish(&self, id: PublicKey, msg: &msgs::ChannelReestablish) {
+        self.refuse_channel_message(id, msg.channel_id);
+    }
     fn get_chain_hashes(&self) -> Option<Vec<ChainHash>> {
         None
     }

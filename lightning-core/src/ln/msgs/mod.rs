@@ -2,16 +2,22 @@
 //! decoding them.
 //!
 //! Messages are grouped by BOLT: [`setup`] (BOLT 1: `init`, `error`, `warning`,
-//! `ping`, `pong`), [`address`] (the BOLT 7 address descriptors) and [`gossip`]
-//! (the BOLT 7 announcements, updates and gossip queries). Dispatch by
-//! message type is in [`crate::ln::wire`].
+//! `ping`, `pong`), [`channel`] (BOLT 2), [`address`] (the BOLT 7 address
+//! descriptors) and [`gossip`] (the BOLT 7 announcements, updates and gossip
+//! queries). Dispatch by message type is in [`crate::ln::wire`].
 
 pub mod address;
+pub mod channel;
 pub mod gossip;
 pub mod handlers;
 pub mod setup;
 
 pub use address::{Hostname, SocketAddress};
+pub use channel::{
+    AcceptChannel, ChannelReady, ChannelReestablish, ClosingSigned, ClosingSignedFeeRange, CommitmentSigned,
+    CommitmentUpdate, FundingCreated, FundingSigned, OpenChannel, RevokeAndACK, Shutdown, UpdateAddHTLC,
+    UpdateFailHTLC, UpdateFailMalformedHTLC, UpdateFee, UpdateFulfillHTLC,
+};
 pub use gossip::{
     AnnouncementSignatures, ChannelAnnouncement, ChannelUpdate, GossipTimestampFilter, NodeAlias,
     NodeAnnouncement, QueryChannelRange, QueryShortChannelIds, ReplyChannelRange, ReplyShortChannelIdsEnd,

@@ -494,6 +494,45 @@ where
                 peer.expected_pong_len = None;
                 peer.pongs_received += 1;
             }
+            Message::OpenChannel(msg) => self.handlers.chan_handler.handle_open_channel(their_node_id, &msg),
+            Message::AcceptChannel(msg) => {
+                self.handlers.chan_handler.handle_accept_channel(their_node_id, &msg)
+            }
+            Message::FundingCreated(msg) => {
+                self.handlers.chan_handler.handle_funding_created(their_node_id, &msg)
+            }
+            Message::FundingSigned(msg) => {
+                self.handlers.chan_handler.handle_funding_signed(their_node_id, &msg)
+            }
+            Message::ChannelReady(msg) => {
+                self.handlers.chan_handler.handle_channel_ready(their_node_id, &msg)
+            }
+            Message::Shutdown(msg) => self.handlers.chan_handler.handle_shutdown(their_node_id, &msg),
+            Message::ClosingSigned(msg) => {
+                self.handlers.chan_handler.handle_closing_signed(their_node_id, &msg)
+            }
+            Message::UpdateAddHTLC(msg) => {
+                self.handlers.chan_handler.handle_update_add_htlc(their_node_id, &msg)
+            }
+            Message::UpdateFulfillHTLC(msg) => {
+                self.handlers.chan_handler.handle_update_fulfill_htlc(their_node_id, &msg)
+            }
+            Message::UpdateFailHTLC(msg) => {
+                self.handlers.chan_handler.handle_update_fail_htlc(their_node_id, &msg)
+            }
+            Message::UpdateFailMalformedHTLC(msg) => {
+                self.handlers.chan_handler.handle_update_fail_malformed_htlc(their_node_id, &msg)
+            }
+            Message::CommitmentSigned(msg) => {
+                self.handlers.chan_handler.handle_commitment_signed(their_node_id, &msg)
+            }
+            Message::RevokeAndACK(msg) => {
+                self.handlers.chan_handler.handle_revoke_and_ack(their_node_id, &msg)
+            }
+            Message::UpdateFee(msg) => self.handlers.chan_handler.handle_update_fee(their_node_id, &msg),
+            Message::ChannelReestablish(msg) => {
+                self.handlers.chan_handler.handle_channel_reestablish(their_node_id, &msg)
+            }
             Message::AnnouncementSignatures(msg) => {
                 log_debug!(
                     self.logger,
@@ -844,6 +883,53 @@ where
                         self.apply_error_action(peer, node_id, err);
                     });
                 }
+                MessageSendEvent::SendOpenChannel { node_id, msg } => {
+                    with_peer(&node_id, &mut |peer| self.enqueue(peer, &msg))
+                }
+                MessageSendEvent::SendAcceptChannel { node_id, msg } => {
+                    with_peer(&node_id, &mut |peer| self.enqueue(peer, &msg))
+                }
+                MessageSendEvent::SendFundingCreated { node_id, msg } => {
+                    with_peer(&node_id, &mut |peer| self.enqueue(peer, &msg))
+                }
+                MessageSendEvent::SendFundingSigned { node_id, msg } => {
+                    with_peer(&node_id, &mut |peer| self.enqueue(peer, &msg))
+                }
+                MessageSendEvent::SendChannelReady { node_id, msg } => {
+                    with_peer(&node_id, &mut |peer| self.enqueue(peer, &msg))
+                }
+                MessageSendEvent::SendShutdown { node_id, msg } => {
+                    with_peer(&node_id, &mut |peer| self.enqueue(peer, &msg))
+                }
+                MessageSendEvent::SendClosingSigned { node_id, msg } => {
+                    with_peer(&node_id, &mut |peer| self.enqueue(peer, &msg))
+                }
+                MessageSendEvent::SendRevokeAndACK { node_id, msg } => {
+                    with_peer(&node_id, &mut |peer| self.enqueue(peer, &msg))
+                }
+                MessageSendEvent::SendChannelReestablish { node_id, msg } => {
+                    with_peer(&node_id, &mut |peer| self.enqueue(peer, &msg))
+                }
+                MessageSendEvent::UpdateHTLCs { node_id, updates, .. } => with_peer(&node_id, &mut |peer| {
+                    for m in &updates.update_add_htlcs {
+                        self.enqueue(peer, m);
+                    }
+                    for m in &updates.update_fulfill_htlcs {
+                        self.enqueue(peer, m);
+                    }
+                    for m in &updates.update_fail_htlcs {
+                        self.enqueue(peer, m);
+                    }
+                    for m in &updates.update_fail_malformed_htlcs {
+                        self.enqueue(peer, m);
+                    }
+                    if let Some(m) = &updates.update_fee {
+                        self.enqueue(peer, m);
+                    }
+                    if let Some(m) = &updates.commitment_signed {
+                        self.enqueue(peer, m);
+                    }
+                }),
                 MessageSendEvent::SendGossip { node_id, msg } => {
                     let encoded = msg.encode_with_type();
                     with_peer(&node_id, &mut |peer| self.enqueue_encoded(peer, &encoded));

@@ -100,6 +100,21 @@ impl ChannelMessageHandler for TestChanHandler {
     fn handle_error(&self, _: PublicKey, msg: &ErrorMessage) {
         self.errors.lock().push(msg.clone());
     }
+    fn handle_open_channel(&self, _: PublicKey, _: &crate::ln::msgs::OpenChannel) {}
+    fn handle_accept_channel(&self, _: PublicKey, _: &crate::ln::msgs::AcceptChannel) {}
+    fn handle_funding_created(&self, _: PublicKey, _: &crate::ln::msgs::FundingCreated) {}
+    fn handle_funding_signed(&self, _: PublicKey, _: &crate::ln::msgs::FundingSigned) {}
+    fn handle_channel_ready(&self, _: PublicKey, _: &crate::ln::msgs::ChannelReady) {}
+    fn handle_shutdown(&self, _: PublicKey, _: &crate::ln::msgs::Shutdown) {}
+    fn handle_closing_signed(&self, _: PublicKey, _: &crate::ln::msgs::ClosingSigned) {}
+    fn handle_update_add_htlc(&self, _: PublicKey, _: &crate::ln::msgs::UpdateAddHTLC) {}
+    fn handle_update_fulfill_htlc(&self, _: PublicKey, _: &crate::ln::msgs::UpdateFulfillHTLC) {}
+    fn handle_update_fail_htlc(&self, _: PublicKey, _: &crate::ln::msgs::UpdateFailHTLC) {}
+    fn handle_update_fail_malformed_htlc(&self, _: PublicKey, _: &crate::ln::msgs::UpdateFailMalformedHTLC) {}
+    fn handle_commitment_signed(&self, _: PublicKey, _: &crate::ln::msgs::CommitmentSigned) {}
+    fn handle_revoke_and_ack(&self, _: PublicKey, _: &crate::ln::msgs::RevokeAndACK) {}
+    fn handle_update_fee(&self, _: PublicKey, _: &crate::ln::msgs::UpdateFee) {}
+    fn handle_channel_reestablish(&self, _: PublicKey, _: &crate::ln::msgs::ChannelReestablish) {}
     fn get_chain_hashes(&self) -> Option<Vec<ChainHash>> {
         self.chains.clone()
     }

@@ -1,0 +1,310 @@
+//! Mutual close (BOLT 2 "Channel Close"): `shutdown`, then once no HTLC is
+//! left, `closing_signed` fee negotiation with the `fee_range` TLV.
+//!
+//! Both sides build the closing transaction with the larger of the two dust
+//! limits, so they sign the same transaction whatever output is trimmed.
+//! The funder proposes first, with a range from the relay floor to three
+//! times its estimate (capped at its balance); a proposal inside the
+//! receiver's range is accepted by echoing the fee, otherwise the receiver
+//! counters with the nearest fee in the overlap of the two ranges.
+
+use super::establishment::is_valid_shutdown_script;
+use super::{close, signer_error, ChannelError, ChannelState, FundedChannel};
+use crate::chain::chaininterface::{ConfirmationTarget, FeeEstimator, FEERATE_FLOOR_SATS_PER_KW};
+use crate::io::{self, Read, Write};
+use crate::ln::chan_utils::signing::{build_funding_witness, verify_p2wsh_input};
+use crate::ln::chan_utils::ClosingTransaction;
+use crate::ln::msgs::{ClosingSigned, ClosingSignedFeeRange, DecodeError, Shutdown};
+use crate::prelude::*;
+use crate::sign::EcdsaChannelSigner;
+use crate::util::ser::{read_u16_len_bytes, write_u16_len_bytes, Readable, Writeable};
+use bitcoin::secp256k1::{All, Secp256k1};
+use bitcoin::{ScriptBuf, Transaction};
+
+/// Weight a 2-of-2 funding input's witness and the segwit marker add to a
+/// closing transaction: marker and flag (2), item count (1), the empty item
+/// (1), two signatures (2 × 74) and the 71-byte script with its length (72).
+const CLOSING_WITNESS_WEIGHT: u64 = 2 + 1 + 1 + 2 * 74 + 72;
+
+/// Where the mutual close stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CloseState {
+    /// The script we sent in `shutdown`.
+    pub local_shutdown: Option<ScriptBuf>,
+    /// The script the counterparty sent in `shutdown`.
+    pub remote_shutdown: Option<ScriptBuf>,
+    /// The last fee we proposed in `closing_signed`.
+    pub last_sent_fee_satoshis: Option<u64>,
+    /// The agreed, fully signed closing transaction.
+    pub closing_tx: Option<Transaction>,
+}
+
+impl<S: EcdsaChannelSigner> FundedChannel<S> {
+    /// Starts a mutual close: our `shutdown` paying to `script`. Refused
+    /// while we have unsigned updates (sign them first) or after a shutdown
+    /// was already sent.
+    pub fn get_shutdown(&mut self, script: ScriptBuf) -> Result<Shutdown, ChannelError> {
+        if self.close_state.local_shutdown.is_some() {
+            return Err(ChannelError::Ignore("shutdown already sent".into()));
+        }
+        if self.state == ChannelState::Closed {
+            return Err(ChannelError::Ignore("channel is closed".into()));
+        }
+        if !self.peer_connected {
+            return Err(ChannelError::Ignore("peer is disconnected".into()));
+        }
+        if !self.commitments.local_changes.proposed.is_empty() {
+            return Err(ChannelError::Ignore("unsigned updates pending: sign them before shutdown".into()));
+        }
+        if !is_valid_shutdown_script(&script) {
+            return Err(ChannelError::Ignore("shutdown script is not standard".into()));
+        }
+        self.close_state.local_shutdown = Some(script.clone());
+        self.holder_shutdown_script = Some(script.clone());
+        self.state = ChannelState::ShuttingDown;
+        Ok(Shutdown { channel_id: self.channel_id, scriptpubkey: script })
+    }
+
+    /// Handles `shutdown`. Returns our own `shutdown` if we had not sent one
+    /// (paying to `our_script`).
+    pub fn shutdown(
+        &mut self, msg: &Shutdown, our_script: ScriptBuf,
+    ) -> Result<Option<Shutdown>, ChannelError> {
+        if self.state == ChannelState::Closed {
+            return Err(ChannelError::Ignore("channel is closed".into()));
+        }
+        if !self.peer_connected {
+            return close("shutdown before channel_reestablish");
+        }
+        if !is_valid_shutdown_script(&msg.scriptpubkey) {
+            return close("shutdown scriptpubkey is not a standard script");
+        }
+        if let Some(upfront) = &self.counterparty_upfront_shutdown_script {
+            if *upfront != msg.scriptpubkey {
+                return close("shutdown scriptpubkey differs from the upfront_shutdown_script");
+            }
+        }
+        if let Some(previous) = &self.close_state.remote_shutdown {
+            if *previous != msg.scriptpubkey {
+                return close("shutdown retransmitted with another scriptpubkey");
+            }
+        }
+        if !self.commitments.remote_changes.proposed.is_empty() {
+            return close("shutdown with unsigned updates of its own pending");
+        }
+        self.close_state.remote_shutdown = Some(msg.scriptpubkey.clone());
+        if self.state == ChannelState::Normal || self.state == ChannelState::AwaitingChannelReady {
+            self.state = ChannelState::ShuttingDown;
+        }
+        if self.close_state.local_shutdown.is_some() {
+            return Ok(None);
+        }
+        if !is_valid_shutdown_script(&our_script) {
+            return close("our shutdown script is not standard");
+        }
+        self.close_state.local_shutdown = Some(our_script.clone());
+        self.holder_shutdown_script = Some(our_script.clone());
+        Ok(Some(Shutdown { channel_id: self.channel_id, scriptpubkey: our_script }))
+    }
+
+    /// Builds the closing transaction paying `fee_satoshis` out of the
+    /// funder's balance.
+    fn closing_transaction(&self, fee_satoshis: u64) -> Result<ClosingTransaction, ChannelError> {
+        let (Some(ours), Some(theirs)) =
+            (&self.close_state.local_shutdown, &self.close_state.remote_shutdown)
+        else {
+            return close("closing before both shutdowns");
+        };
+        let contents = &self.commitments.local_commit.contents;
+        let mut to_holder = contents.to_local_msat / 1000;
+        let mut to_counterparty = contents.to_remote_msat / 1000;
+        let funder = if self.is_outbound { &mut to_holder } else { &mut to_counterparty };
+        *funder = funder
+            .checked_sub(fee_satoshis)
+            .ok_or(ChannelError::Close(format!("closing fee {fee_satoshis} exceeds the funder's balance")))?;
+        let dust = self.holder_params.dust_limit_satoshis.max(self.counterparty_params.dust_limit_satoshis);
+        ClosingTransaction::new(
+            to_holder,
+            to_counterparty,
+            ours.clone(),
+            theirs.clone(),
+            self.params.funding_outpoint(),
+            dust,
+        )
+        .map_err(|e| ChannelError::Close(format!("{e}")))
+    }
+
+    fn funder_balance_sat(&self) -> u64 {
+        let contents = &self.commitments.local_commit.contents;
+        (if self.is_outbound { contents.to_local_msat } else { contents.to_remote_msat }) / 1000
+    }
+
+    /// The fee for `feerate_per_kw` and the range we accept.
+    fn closing_fees<F: FeeEstimator + ?Sized>(
+        &self, fee_estimator: &F,
+    ) -> Result<(u64, ClosingSignedFeeRange), ChannelError> {
+        let weight = self.closing_transaction(0)?.transaction().weight().to_wu() + CLOSING_WITNESS_WEIGHT;
+        let fee_at = |feerate: u32| u64::from(feerate) * weight / 1000;
+        let estimate = fee_at(
+            fee_estimator
+                .get_est_sat_per_1000_weight(ConfirmationTarget::ChannelCloseMinimum)
+                .max(FEERATE_FLOOR_SATS_PER_KW),
+        );
+        let cap = self.funder_balance_sat();
+        let min_fee_satoshis = fee_at(FEERATE_FLOOR_SATS_PER_KW).min(cap);
+        let max_fee_satoshis = estimate.saturating_mul(3).min(cap).max(min_fee_satoshis);
+        Ok((
+            estimate.clamp(min_fee_satoshis, max_fee_satoshis),
+            ClosingSignedFeeRange { min_fee_satoshis, max_fee_satoshis },
+        ))
+    }
+
+    fn sign_closing(
+        &self, fee_satoshis: u64, fee_range: ClosingSignedFeeRange,
+    ) -> Result<ClosingSigned, ChannelError> {
+        let tx = self.closing_transaction(fee_satoshis)?;
+        let signature = self.signer.sign_closing_transaction(&tx).map_err(signer_error)?;
+        Ok(ClosingSigned { channel_id: self.channel_id, fee_satoshis, signature, fee_range: Some(fee_range) })
+    }
+
+    /// Whether both shutdowns were exchanged and nothing is in flight.
+    fn ready_to_negotiate(&self) -> bool {
+        self.close_state.local_shutdown.is_some()
+            && self.close_state.remote_shutdown.is_some()
+            && self.commitments.is_quiescent_and_empty()
+            && self.peer_connected
+    }
+
+    /// Moves to fee negotiation when both shutdowns are exchanged and no HTLC
+    /// is left; as funder, returns our first `closing_signed`.
+    pub fn maybe_propose_closing_signed<F: FeeEstimator + ?Sized>(
+        &mut self, fee_estimator: &F,
+    ) -> Result<Option<ClosingSigned>, ChannelError> {
+        if self.state == ChannelState::ShuttingDown && self.ready_to_negotiate() {
+            self.state = ChannelState::Negotiating;
+        }
+        if self.state != ChannelState::Negotiating
+            || !self.is_outbound
+            || self.close_state.last_sent_fee_satoshis.is_some()
+        {
+            return Ok(None);
+        }
+        let (fee, range) = self.closing_fees(fee_estimator)?;
+        let msg = self.sign_closing(fee, range)?;
+        self.close_state.last_sent_fee_satoshis = Some(fee);
+        Ok(Some(msg))
+    }
+
+    /// Handles `closing_signed`. Returns our answer (if any) and, once the
+    /// fee is agreed, the signed closing transaction to broadcast (the
+    /// channel is then closed).
+    pub fn closing_signed<F: FeeEstimator + ?Sized>(
+        &mut self, fee_estimator: &F, secp_ctx: &Secp256k1<All>, msg: &ClosingSigned,
+    ) -> Result<(Option<ClosingSigned>, Option<Transaction>), ChannelError> {
+        if self.state == ChannelState::ShuttingDown && self.ready_to_negotiate() {
+            self.state = ChannelState::Negotiating;
+        }
+        if self.state != ChannelState::Negotiating {
+            return close("closing_signed before shutdown completed and HTLCs settled");
+        }
+        if msg.fee_satoshis > self.funder_balance_sat() {
+            return close("closing_signed fee exceeds the funder's balance");
+        }
+        let tx = self.closing_transaction(msg.fee_satoshis)?;
+        let script = self.params.funding_redeemscript();
+        let their_key = self.params.counterparty().pubkeys.funding_pubkey;
+        let sig = bitcoin::ecdsa::Signature::sighash_all(msg.signature);
+        if !verify_p2wsh_input(
+            secp_ctx,
+            tx.transaction(),
+            0,
+            &script,
+            self.channel_value_satoshis,
+            &sig,
+            &their_key,
+        ) {
+            return close("closing_signed signature is invalid");
+        }
+        let (our_fee, our_range) = self.closing_fees(fee_estimator)?;
+        let agreed = self.close_state.last_sent_fee_satoshis == Some(msg.fee_satoshis);
+        let in_range =
+            msg.fee_satoshis >= our_range.min_fee_satoshis && msg.fee_satoshis <= our_range.max_fee_satoshis;
+        if agreed || in_range {
+            let reply = if agreed { None } else { Some(self.sign_closing(msg.fee_satoshis, our_range)?) };
+            let our_sig = self.signer.sign_closing_transaction(&tx).map_err(signer_error)?;
+            let mut signed = tx.transaction().clone();
+            if let Some(input) = signed.input.first_mut() {
+                input.witness = build_funding_witness(
+                    &our_sig,
+                    &self.params.holder().pubkeys.funding_pubkey,
+                    &msg.signature,
+                    &their_key,
+                    &script,
+                );
+            }
+            self.close_state.last_sent_fee_satoshis = Some(msg.fee_satoshis);
+            self.close_state.closing_tx = Some(signed.clone());
+            self.state = ChannelState::Closed;
+            return Ok((reply, Some(signed)));
+        }
+        let counter = match msg.fee_range {
+            Some(theirs) => {
+                let low = theirs.min_fee_satoshis.max(our_range.min_fee_satoshis);
+                let high = theirs.max_fee_satoshis.min(our_range.max_fee_satoshis);
+                if low > high {
+                    return Err(ChannelError::Warn("closing_signed fee ranges do not overlap".into()));
+                }
+                msg.fee_satoshis.clamp(low, high)
+            }
+            None => {
+                // Legacy negotiation: move strictly between the two last
+                // proposals.
+                let previous = self.close_state.last_sent_fee_satoshis.unwrap_or(our_fee);
+                let mid = (previous + msg.fee_satoshis) / 2;
+                if mid == previous || mid == msg.fee_satoshis {
+                    msg.fee_satoshis
+                } else {
+                    mid
+                }
+            }
+        };
+        let reply = self.sign_closing(counter, our_range)?;
+        self.close_state.last_sent_fee_satoshis = Some(counter);
+        Ok((Some(reply), None))
+    }
+}
+
+impl Writeable for CloseState {
+    fn write<W: Write>(&self, w: &mut W) -> Result<(), io::Error> {
+        for script in [&self.local_shutdown, &self.remote_shutdown] {
+            script.is_some().write(w)?;
+            if let Some(s) = script {
+                write_u16_len_bytes(w, s.as_bytes())?;
+            }
+        }
+        self.last_sent_fee_satoshis.is_some().write(w)?;
+        if let Some(fee) = self.last_sent_fee_satoshis {
+            fee.write(w)?;
+        }
+        self.closing_tx.is_some().write(w)?;
+        if let Some(tx) = &self.closing_tx {
+            let bytes = bitcoin::consensus::serialize(tx);
+            (bytes.len() as u32).write(w)?;
+            w.write_all(&bytes)?;
+        }
+        Ok(())
+    }
+}
+
+impl Readable for CloseState {
+    fn read<R: Read>(r: &mut R) -> Result<Self, DecodeError> {
+        let script = |r: &mut R| -> Result<Option<ScriptBuf>, DecodeError> {
+            Ok(if bool::read(r)? { Some(ScriptBuf::from_bytes(read_u16_len_bytes(r)?)) } else { None })
+        };
+        let local_shutdown = script(r)?;
+        let remote_shutdown = script(r)?;
+        let last_sent_fee_satoshis = if bool::read(r)? { Some(u64::read(r)?) } else { None };
+        let closing_tx = if bool::read(r)? { Some(super::ser::read_transaction(r)?) } else { None };
+        Ok(CloseState { local_shutdown, remote_shutdown, last_sent_fee_satoshis, closing_tx })
+    }
+}

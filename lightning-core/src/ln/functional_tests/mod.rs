@@ -1,0 +1,7 @@
+//! End-to-end tests of channels between nodes in one process, told through
+//! the harness in `functional_test_utils`.
+
+mod basic;
+mod monitor_pause;
+mod reestablish;
+mod violations;
