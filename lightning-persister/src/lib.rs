@@ -72,3 +72,5 @@
 
 pub mod codec;
 pub mod fs_store;
+pub mod monitor;
+pub mod node_state;
