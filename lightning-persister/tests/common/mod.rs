@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod monitors;
+pub mod node;
 
 use std::path::{Path, PathBuf};
 
