@@ -85,7 +85,9 @@ pub fn persist_graph<K: KVStore + ?Sized>(store: &K, network_graph: &NetworkGrap
 }
 
 /// Writes the scorer (any `Writeable` scorer) to its key, durably.
-pub fn persist_scorer<K: KVStore + ?Sized, S: Writeable + ?Sized>(store: &K, scorer: &S) -> Result<(), CodecError> {
+pub fn persist_scorer<K: KVStore + ?Sized, S: Writeable + ?Sized>(
+    store: &K, scorer: &S,
+) -> Result<(), CodecError> {
     write_writeable(
         store,
         SCORER_PERSISTENCE_PRIMARY_NAMESPACE,
@@ -147,7 +149,8 @@ pub fn read_scorer<K: KVStore + ?Sized>(store: &K) -> Result<Option<Probabilisti
 /// `Arc` to one.
 pub trait LoadExistingMonitor<S: EcdsaChannelSigner> {
     /// Starts watching `monitor`; `Err(())` if refused (see
-    /// `ChainMonitor::load_existing_monitor`).
+    /// `ChainMonitor::load_existing_monitor`, whose signature this mirrors).
+    #[allow(clippy::result_unit_err)]
     fn load_existing_monitor(&self, channel_id: ChannelId, monitor: ChannelMonitor<S>) -> Result<(), ()>;
 }
 
@@ -267,6 +270,11 @@ pub struct StartedNode<CM> {
     pub monitors_loaded: usize,
 }
 
+/// What [`read_channel_manager_and_monitors`] returns: the started manager,
+/// `None` on a first start, or why the node cannot start.
+pub type StartupResult<M, T, F, R, L, K> =
+    Result<Option<StartedNode<ChannelManager<M, T, F, R, L, K>>>, StartupError>;
+
 /// Reads the monitors and the `ChannelManager` from `store`, reconciles them
 /// and loads the monitors into the chain monitor, in the order described in
 /// the [module documentation](self). `args.chain_monitor` is the watch the
@@ -277,7 +285,7 @@ pub struct StartedNode<CM> {
 /// start, where the caller creates a new manager.
 pub fn read_channel_manager_and_monitors<KV, M, T, F, R, L, K>(
     store: &KV, args: ChannelManagerReadArgs<M, T, F, R, L, K>,
-) -> Result<Option<StartedNode<ChannelManager<M, T, F, R, L, K>>>, StartupError>
+) -> StartupResult<M, T, F, R, L, K>
 where
     KV: KVStore + ?Sized,
     M: Watch<SignerOf<K>> + LoadExistingMonitor<SignerOf<K>> + Clone,
@@ -288,8 +296,13 @@ where
     K: KeysInterface,
 {
     // 1. The monitors, with their updates replayed.
-    let monitors =
-        read_channel_monitors_with_updates(store, &args.keys, &args.tx_broadcaster, &args.fee_estimator, &args.logger)?;
+    let monitors = read_channel_monitors_with_updates(
+        store,
+        &args.keys,
+        &args.tx_broadcaster,
+        &args.fee_estimator,
+        &args.logger,
+    )?;
 
     // 2. The manager.
     let (primary, secondary, key) = (
@@ -317,8 +330,10 @@ where
             Err(DecodeError::BadLengthDescriptor)
         }
     });
-    let manager = manager
-        .map_err(|error| ReadError::Decode { location: ValueLocation::new(primary, secondary, key), error })?;
+    let manager = manager.map_err(|error| ReadError::Decode {
+        location: ValueLocation::new(primary, secondary, key),
+        error,
+    })?;
 
     // 3. Reconcile, channel by channel.
     let mut stale = Vec::new();
@@ -335,7 +350,11 @@ where
             .ok_or(StartupError::MissingMonitor { channel_id, funding_outpoint })?;
         let monitor_update_id = monitor.latest_update_id();
         if monitor_update_id < manager_update_id {
-            return Err(StartupError::MonitorBehindManager { channel_id, monitor_update_id, manager_update_id });
+            return Err(StartupError::MonitorBehindManager {
+                channel_id,
+                monitor_update_id,
+                manager_update_id,
+            });
         }
         if monitor_update_id > manager_update_id {
             // The manager logs the closure (step 5) with its reason.
@@ -353,7 +372,9 @@ where
     let monitors_loaded = monitors.len();
     for monitor in monitors {
         let channel_id = monitor.channel_id();
-        watch.load_existing_monitor(channel_id, monitor).map_err(|()| StartupError::MonitorNotLoaded { channel_id })?;
+        watch
+            .load_existing_monitor(channel_id, monitor)
+            .map_err(|()| StartupError::MonitorNotLoaded { channel_id })?;
     }
 
     // 5. Stale channels close with the monitor's latest commitment.

@@ -18,12 +18,13 @@ use lightning_core::io;
 use lightning_core::ln::types::ChannelId;
 use lightning_core::sign::InMemorySigner;
 use lightning_core::util::persist::{
-    KVStore, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE, CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
+    KVStore, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
+    CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
 };
 use lightning_persister::fs_store::FilesystemStore;
 use lightning_persister::monitor::{
-    chain_monitor_completion_handler, thread_spawner, AsyncMonitorPersister, MonitorUpdatingPersister, Spawner,
-    WriteTask,
+    chain_monitor_completion_handler, thread_spawner, AsyncMonitorPersister, MonitorUpdatingPersister,
+    Spawner, WriteTask,
 };
 
 const MONITORS: &str = CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE;
@@ -101,8 +102,10 @@ struct Node {
 impl Node {
     fn new(spawner: Spawner, maximum_pending_updates: u64) -> Node {
         let dir = test_dir("async_persister");
-        let store =
-            FlakyStore { inner: FilesystemStore::new(dir.path()).expect("open"), fail_writes: AtomicBool::new(false) };
+        let store = FlakyStore {
+            inner: FilesystemStore::new(dir.path()).expect("open"),
+            fail_writes: AtomicBool::new(false),
+        };
         let logger = Arc::new(TestLogger::default());
         let persister = Arc::new(AsyncMonitorPersister::new(
             MonitorUpdatingPersister::new(store, Arc::clone(&logger))
@@ -179,7 +182,10 @@ fn completed_events_appear_only_after_the_write() {
     assert_eq!(node.completed(), vec![(id, completed_ids([0]))]);
 
     for _ in 0..3 {
-        assert_eq!(node.chain_monitor.update_channel(id, &chan.next_update(1)), ChannelMonitorUpdateStatus::InProgress);
+        assert_eq!(
+            node.chain_monitor.update_channel(id, &chan.next_update(1)),
+            ChannelMonitorUpdateStatus::InProgress
+        );
     }
     assert_eq!(spawner.queued(), 1, "one task drains the monitor's queue");
     assert_eq!(node.persister.pending_writes(), 3);
@@ -317,7 +323,8 @@ fn completions_before_the_handler_is_set_are_delivered_later() {
     spawner.run_all();
     assert!(chain_monitor.release_pending_monitor_events().is_empty());
     late.set_completion_handler(chain_monitor_completion_handler(&chain_monitor));
-    let events: Vec<_> = chain_monitor.release_pending_monitor_events().into_iter().map(|b| b.events).collect();
+    let events: Vec<_> =
+        chain_monitor.release_pending_monitor_events().into_iter().map(|b| b.events).collect();
     assert_eq!(events, vec![completed_ids([0])]);
 }
 
@@ -326,7 +333,10 @@ fn completions_before_the_handler_is_set_are_delivered_later() {
 fn writes_run_on_a_tokio_runtime() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("runtime");
     let dir = test_dir("async_tokio");
-    let store = FlakyStore { inner: FilesystemStore::new(dir.path()).expect("open"), fail_writes: AtomicBool::new(false) };
+    let store = FlakyStore {
+        inner: FilesystemStore::new(dir.path()).expect("open"),
+        fail_writes: AtomicBool::new(false),
+    };
     let logger = Arc::new(TestLogger::default());
     let persister = Arc::new(AsyncMonitorPersister::with_tokio_handle(
         MonitorUpdatingPersister::new(store, Arc::clone(&logger)).with_maximum_pending_updates(4),
@@ -344,7 +354,10 @@ fn writes_run_on_a_tokio_runtime() {
     let id = chan.chan.channel_id;
     assert_eq!(chain_monitor.watch_channel(id, monitor), Ok(ChannelMonitorUpdateStatus::InProgress));
     for _ in 0..10 {
-        assert_eq!(chain_monitor.update_channel(id, &chan.next_update(1)), ChannelMonitorUpdateStatus::InProgress);
+        assert_eq!(
+            chain_monitor.update_channel(id, &chan.next_update(1)),
+            ChannelMonitorUpdateStatus::InProgress
+        );
     }
     assert!(persister.wait_for_pending_writes(Duration::from_secs(60)));
     assert!(chain_monitor.list_pending_monitor_updates().is_empty());

@@ -20,11 +20,13 @@ use lightning_core::ln::msgs::DecodeError;
 use lightning_core::sign::{InMemorySigner, KeysManager};
 use lightning_core::util::logger::Level;
 use lightning_core::util::persist::{
-    KVStore, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE, CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
+    KVStore, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
+    CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
 };
 use lightning_core::util::ser::{ReadableArgs, Writeable};
 use lightning_persister::codec::{
-    encode_envelope, encode_writeable, read_payload, CodecError, FormatError, ValueLocation, ENVELOPE_HEADER_LEN,
+    encode_envelope, encode_writeable, read_payload, CodecError, FormatError, ValueLocation,
+    ENVELOPE_HEADER_LEN,
 };
 use lightning_persister::fs_store::FilesystemStore;
 use lightning_persister::monitor::{MonitorUpdatingPersister, ReadError, DEFAULT_MAXIMUM_PENDING_UPDATES};
@@ -82,7 +84,8 @@ impl Fixture {
 
     /// The full monitor on disk, without replaying updates.
     fn stored_full_monitor(&self, name: MonitorName, keys: &KeysManager) -> ChannelMonitor<InMemorySigner> {
-        let payload = read_payload(self.store(), MONITORS, "", &name.to_string()).expect("full monitor stored");
+        let payload =
+            read_payload(self.store(), MONITORS, "", &name.to_string()).expect("full monitor stored");
         ChannelMonitor::read(&mut &payload[..], keys).expect("decodes")
     }
 
@@ -165,7 +168,10 @@ fn closed_channel_updates_and_chain_rewrites_write_the_full_monitor() {
     // A re-write the chain asks for (update None) is a full monitor, and the
     // updates it covers go.
     let live = cm.get_monitor(id).expect("watched");
-    assert_eq!(f.persister.update_persisted_channel(name, None, &*live), ChannelMonitorUpdateStatus::Completed);
+    assert_eq!(
+        f.persister.update_persisted_channel(name, None, &*live),
+        ChannelMonitorUpdateStatus::Completed
+    );
     drop(live);
     assert_eq!(f.stored_full_monitor(name, &chan.chan.holder_keys).latest_update_id(), 4);
     assert!(f.update_ids(name).is_empty());
@@ -310,7 +316,10 @@ fn truncated_update_is_an_error_naming_it() {
     for len in [0, 5, ENVELOPE_HEADER_LEN, bytes.len() - 1] {
         fs::write(&path, &bytes[..len]).expect("truncate");
         let err = d.read_err(&d.update_location(4));
-        assert!(matches!(format_error(&err), FormatError::Truncated { actual_len, .. } if *actual_len == len), "{err}");
+        assert!(
+            matches!(format_error(&err), FormatError::Truncated { actual_len, .. } if *actual_len == len),
+            "{err}"
+        );
         assert!(err.to_string().contains("truncated"), "{err}");
     }
 }
@@ -438,7 +447,10 @@ fn a_monitor_under_another_name_or_a_bad_name_is_an_error() {
     let other_name = other.name().to_string();
     fs::copy(d.f.file(MONITORS, "", &d.name), d.f.file(MONITORS, "", &other_name)).expect("copy");
     let err = d.read_err(&ValueLocation::new(MONITORS, "", &other_name));
-    assert!(matches!(&err, ReadError::MonitorNameMismatch { expected_name, .. } if *expected_name == d.name), "{err}");
+    assert!(
+        matches!(&err, ReadError::MonitorNameMismatch { expected_name, .. } if *expected_name == d.name),
+        "{err}"
+    );
     fs::remove_file(d.f.file(MONITORS, "", &other_name)).expect("remove");
 
     d.f.store().write(MONITORS, "", "not_a_monitor", b"x").expect("write");

@@ -26,13 +26,19 @@ const MONITORS: &str = CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE;
 const UPDATES: &str = CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE;
 
 fn monitor_name(funding_tx: &lightning_core::bitcoin::Transaction) -> String {
-    MonitorName::new(lightning_core::bitcoin::OutPoint { txid: funding_tx.compute_txid(), vout: 0 }).to_string()
+    MonitorName::new(lightning_core::bitcoin::OutPoint { txid: funding_tx.compute_txid(), vout: 0 })
+        .to_string()
 }
 
 /// The update ids stored for a monitor of node `i`, sorted.
 fn stored_update_ids(net: &Network, i: usize, name: &str) -> Vec<u64> {
-    let mut ids: Vec<u64> =
-        net.nodes[i].store.list(UPDATES, name).expect("list").iter().map(|k| k.parse().expect("id")).collect();
+    let mut ids: Vec<u64> = net.nodes[i]
+        .store
+        .list(UPDATES, name)
+        .expect("list")
+        .iter()
+        .map(|k| k.parse().expect("id"))
+        .collect();
     ids.sort_unstable();
     ids
 }
@@ -109,13 +115,18 @@ fn a_stale_manager_closes_the_channel_with_the_monitors_latest_commitment() {
     net.nodes[0].persist_manager();
     // The channel moves on; the manager is not saved again before the crash.
     net.send_and_claim(0, 1, 20_000_000);
-    let latest_commitment = net.nodes[0].chain_monitor.get_monitor(chan).expect("monitor").latest_holder_commitment_txid();
+    let latest_commitment =
+        net.nodes[0].chain_monitor.get_monitor(chan).expect("monitor").latest_holder_commitment_txid();
     net.disconnect(0, 1);
     let report = net.restart(0).expect("restarts");
     assert_eq!(report.stale_channels_force_closed, vec![chan]);
     let broadcast = net.nodes[0].broadcaster.take();
     assert_eq!(broadcast.len(), 1, "{broadcast:?}");
-    assert_eq!(Some(broadcast[0].compute_txid()), latest_commitment, "the monitor's latest, not the manager's stale one");
+    assert_eq!(
+        Some(broadcast[0].compute_txid()),
+        latest_commitment,
+        "the monitor's latest, not the manager's stale one"
+    );
     assert_eq!(broadcast[0].input[0].previous_output.txid, funding_tx.compute_txid());
     let events = net.nodes[0].events();
     assert!(
@@ -149,7 +160,7 @@ fn start_up_refuses_a_manager_whose_monitor_is_missing_or_behind() {
     let last_update = store_dir.join(UPDATES).join(&name).join(latest.to_string());
     let saved = fs::read(&last_update).expect("stored");
     fs::remove_file(&last_update).expect("remove");
-    let err = net.start(0).err().expect("refused");
+    let Err(err) = net.start(0) else { panic!("accepted") };
     assert!(
         matches!(err, StartupError::MonitorBehindManager { channel_id, monitor_update_id, manager_update_id }
             if channel_id == chan && monitor_update_id == latest - 1 && manager_update_id == latest),
@@ -160,7 +171,7 @@ fn start_up_refuses_a_manager_whose_monitor_is_missing_or_behind() {
     let mut damaged = saved.clone();
     damaged[20] ^= 4;
     fs::write(&last_update, &damaged).expect("damage");
-    let err = net.start(0).err().expect("refused");
+    let Err(err) = net.start(0) else { panic!("accepted") };
     match &err {
         StartupError::Read(read) => {
             assert_eq!(read.location(), &ValueLocation::new(UPDATES, &name, &latest.to_string()));
@@ -175,7 +186,7 @@ fn start_up_refuses_a_manager_whose_monitor_is_missing_or_behind() {
     let monitor_file = store_dir.join(MONITORS).join(&name);
     let monitor_bytes = fs::read(&monitor_file).expect("stored");
     fs::remove_file(&monitor_file).expect("remove");
-    let err = net.start(0).err().expect("refused");
+    let Err(err) = net.start(0) else { panic!("accepted") };
     assert!(matches!(err, StartupError::MissingMonitor { channel_id, .. } if channel_id == chan), "{err}");
 
     // Repaired, the node starts and the channel works.
@@ -193,7 +204,7 @@ fn monitors_without_a_manager_refuse_to_start() {
     net.create_channel(0, 1, 500_000);
     net.disconnect(0, 1);
     net.stop(0);
-    let err = net.start(0).err().expect("refused");
+    let Err(err) = net.start(0) else { panic!("accepted") };
     assert!(matches!(err, StartupError::MonitorsWithoutManager { monitor_count: 1 }), "{err}");
 }
 
@@ -219,10 +230,7 @@ fn in_progress_channel_waits_for_the_write_and_survives_a_crash_before_it() {
     let pending = net.nodes[1].chain_monitor.list_pending_monitor_updates();
     let in_flight = pending.get(&chan).cloned().expect("an update in progress");
     assert!(stored_update_ids(&net, 1, &name).iter().all(|id| !in_flight.contains(id)), "not on disk yet");
-    assert!(
-        net.nodes[1].store.read(MONITORS, "", &name).is_ok(),
-        "the full monitor from before is there"
-    );
+    assert!(net.nodes[1].store.read(MONITORS, "", &name).is_ok(), "the full monitor from before is there");
 
     // Written: the channel resumes and the payment completes.
     spawner.run_all();
@@ -233,7 +241,10 @@ fn in_progress_channel_waits_for_the_write_and_survives_a_crash_before_it() {
         net.deliver(1, ev);
     }
     net.settle();
-    assert!(net.nodes[1].events().iter().any(|e| matches!(e, Event::PaymentClaimable { payment_hash, .. } if *payment_hash == hash)));
+    assert!(net.nodes[1]
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::PaymentClaimable { payment_hash, .. } if *payment_hash == hash)));
     net.nodes[1].node.claim_funds(preimage);
     net.settle();
     assert!(net.nodes[0].events().iter().any(|e| matches!(e, Event::PaymentSent { .. })));
@@ -256,7 +267,10 @@ fn in_progress_channel_waits_for_the_write_and_survives_a_crash_before_it() {
     assert!(!net.nodes[1].node.is_channel_paused(&net.nodes[0].node_id, &chan));
     net.connect(0, 1);
     net.settle();
-    assert!(net.nodes[1].events().iter().any(|e| matches!(e, Event::PaymentClaimable { payment_hash, .. } if *payment_hash == hash)));
+    assert!(net.nodes[1]
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::PaymentClaimable { payment_hash, .. } if *payment_hash == hash)));
     net.nodes[1].node.claim_funds(preimage);
     net.settle();
     assert!(net.nodes[0].events().iter().any(|e| matches!(e, Event::PaymentSent { .. })));
@@ -287,7 +301,7 @@ fn a_manager_saved_ahead_of_an_in_progress_monitor_write_refuses_to_start() {
     net.disconnect(0, 1);
     net.stop(1);
     spawner.0.lock().expect("lock").clear();
-    let err = net.start(1).err().expect("refused");
+    let Err(err) = net.start(1) else { panic!("accepted") };
     assert!(
         matches!(err, StartupError::MonitorBehindManager { monitor_update_id, manager_update_id: m, .. }
             if m == manager_update_id && monitor_update_id < m),

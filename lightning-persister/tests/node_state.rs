@@ -13,7 +13,9 @@ use lightning_core::ln::features::{ChannelFeatures, NodeFeatures};
 use lightning_core::ln::msgs::DecodeError;
 use lightning_core::routing::gossip::{NetworkGraph, NodeId};
 use lightning_core::routing::router::{Path, RouteHop};
-use lightning_core::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringDecayParameters, ScoreUpdate};
+use lightning_core::routing::scoring::{
+    ProbabilisticScorer, ProbabilisticScoringDecayParameters, ScoreUpdate,
+};
 use lightning_core::util::persist::{KVStore, NETWORK_GRAPH_PERSISTENCE_KEY, SCORER_PERSISTENCE_KEY};
 use lightning_core::util::ser::Writeable;
 use lightning_persister::codec::{encode_envelope, CodecError, FormatError, ValueLocation};
@@ -32,7 +34,14 @@ fn graph() -> NetworkGraph {
         // Announcements list the two nodes in ascending order.
         let (n1, n2) = if node(a) < node(b) { (node(a), node(b)) } else { (node(b), node(a)) };
         graph
-            .add_channel_from_partial_announcement(scid, 1_700_000_000, ChannelFeatures::empty(), n1, n2, Some(500_000))
+            .add_channel_from_partial_announcement(
+                scid,
+                1_700_000_000,
+                ChannelFeatures::empty(),
+                n1,
+                n2,
+                Some(500_000),
+            )
             .expect("channel added");
     }
     graph
@@ -74,7 +83,10 @@ fn graph_and_scorer_round_trip_through_the_store() {
     assert_eq!(read_graph.read_only().channel_count(), 3);
     let read_scorer = read_scorer(&store).expect("reads").expect("stored");
     assert_eq!(read_scorer.encode(), scorer.encode());
-    assert_eq!(read_scorer.estimated_liquidity((2 << 40) | 5, true), scorer.estimated_liquidity((2 << 40) | 5, true));
+    assert_eq!(
+        read_scorer.estimated_liquidity((2 << 40) | 5, true),
+        scorer.estimated_liquidity((2 << 40) | 5, true)
+    );
 }
 
 #[test]
@@ -87,23 +99,30 @@ fn damaged_graph_or_scorer_is_refused_naming_the_file() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0x80;
     fs::write(&path, &bytes).expect("damage");
-    let err = read_network_graph(&store).err().expect("refused");
+    let Err(err) = read_network_graph(&store) else { panic!("accepted") };
     assert!(
-        matches!(&err, ReadError::Codec(CodecError::Format { error: FormatError::ChecksumMismatch { .. }, .. })),
+        matches!(
+            &err,
+            ReadError::Codec(CodecError::Format { error: FormatError::ChecksumMismatch { .. }, .. })
+        ),
         "{err}"
     );
     assert_eq!(err.location(), &ValueLocation::new("", "", NETWORK_GRAPH_PERSISTENCE_KEY));
     assert!(err.to_string().starts_with("value network_graph:"), "{err}");
 
     // An intact envelope around something that is not a scorer.
-    store.write("", "", SCORER_PERSISTENCE_KEY, &encode_envelope(&[1, 2, 3]).expect("envelope")).expect("write");
-    let err = read_scorer(&store).err().expect("refused");
+    store
+        .write("", "", SCORER_PERSISTENCE_KEY, &encode_envelope(&[1, 2, 3]).expect("envelope"))
+        .expect("write");
+    let Err(err) = read_scorer(&store) else { panic!("accepted") };
     assert!(matches!(&err, ReadError::Decode { .. }), "{err}");
     assert_eq!(err.location(), &ValueLocation::new("", "", SCORER_PERSISTENCE_KEY));
     // A valid scorer followed by a stray byte.
     let mut payload = scorer().encode();
     payload.push(0);
-    store.write("", "", SCORER_PERSISTENCE_KEY, &encode_envelope(&payload).expect("envelope")).expect("write");
-    let err = read_scorer(&store).err().expect("refused");
+    store
+        .write("", "", SCORER_PERSISTENCE_KEY, &encode_envelope(&payload).expect("envelope"))
+        .expect("write");
+    let Err(err) = read_scorer(&store) else { panic!("accepted") };
     assert!(matches!(&err, ReadError::Decode { error: DecodeError::BadLengthDescriptor, .. }), "{err}");
 }

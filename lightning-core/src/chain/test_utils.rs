@@ -271,7 +271,11 @@ impl TestChannel {
     /// A channel we funded, with anchors or static-remotekey commitments.
     /// `seed` varies the keys and the funding outpoint.
     pub fn new(anchors: bool, seed: u8) -> Self {
-        Self::with_funding_outpoint(anchors, seed, OutPoint { txid: Txid::from_byte_array([seed; 32]), vout: 1 })
+        Self::with_funding_outpoint(
+            anchors,
+            seed,
+            OutPoint { txid: Txid::from_byte_array([seed; 32]), vout: 1 },
+        )
     }
 
     /// Like [`TestChannel::new`], funded by `funding_outpoint` instead of the

@@ -226,7 +226,8 @@ where
                 channel = Some(queue.channel_id),
                 "The spawner dropped the write task of monitor {name} without running it"
             );
-            queue.worker = Worker::Failed { error: "the spawner dropped the write task without running it".into() };
+            queue.worker =
+                Worker::Failed { error: "the spawner dropped the write task without running it".into() };
         }
         self.changed.notify_all();
     }
@@ -307,7 +308,9 @@ where
     /// Writes through `persister` on the blocking pool of the tokio runtime
     /// behind `handle`.
     #[cfg(feature = "tokio")]
-    pub fn with_tokio_handle(persister: MonitorUpdatingPersister<K, L>, handle: tokio::runtime::Handle) -> Self {
+    pub fn with_tokio_handle(
+        persister: MonitorUpdatingPersister<K, L>, handle: tokio::runtime::Handle,
+    ) -> Self {
         Self::new(persister, tokio_spawner(handle))
     }
 
@@ -467,7 +470,9 @@ where
     K: KVStore + Send + Sync + 'static,
     L: Logger + Send + Sync + 'static,
 {
-    fn persist_new_channel(&self, name: MonitorName, monitor: &ChannelMonitor<S>) -> ChannelMonitorUpdateStatus {
+    fn persist_new_channel(
+        &self, name: MonitorName, monitor: &ChannelMonitor<S>,
+    ) -> ChannelMonitorUpdateStatus {
         self.enqueue(name, None, monitor, true)
     }
 

@@ -59,12 +59,11 @@ pub enum ReadError {
         /// The id inside the value.
         stored_update_id: u64,
     },
-    /// The update belongs to another channel.
+    /// The update belongs to another channel than the monitor it is stored
+    /// under.
     UpdateForOtherChannel {
         /// The value.
         location: ValueLocation,
-        /// The monitor's channel.
-        expected_channel_id: ChannelId,
         /// The update's channel.
         found_channel_id: ChannelId,
     },
@@ -123,10 +122,9 @@ impl fmt::Display for ReadError {
                 f,
                 "value {location}: holds update {stored_update_id}, not the update its key names"
             ),
-            ReadError::UpdateForOtherChannel { location, expected_channel_id, found_channel_id } => write!(
-                f,
-                "value {location}: update for channel {found_channel_id}, not the monitor's channel {expected_channel_id}"
-            ),
+            ReadError::UpdateForOtherChannel { location, found_channel_id } => {
+                write!(f, "value {location}: update for another channel, {found_channel_id}")
+            }
             ReadError::UpdateRefused { location, error } => {
                 write!(f, "value {location}: the monitor refused the update: {error}")
             }

@@ -62,16 +62,14 @@ pub use read::{
 
 use lightning_core::chain::chaininterface::{BroadcasterInterface, FeeEstimator};
 use lightning_core::chain::chainmonitor::{MonitorName, Persist};
-use lightning_core::chain::channelmonitor::{
-    ChannelMonitor, ChannelMonitorUpdate, CLOSED_CHANNEL_UPDATE_ID,
-};
+use lightning_core::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate, CLOSED_CHANNEL_UPDATE_ID};
 use lightning_core::chain::ChannelMonitorUpdateStatus;
 use lightning_core::ln::types::ChannelId;
 use lightning_core::sign::{EcdsaChannelSigner, SignerProvider};
 use lightning_core::util::logger::Logger;
 use lightning_core::util::persist::{
-    KVStore, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
-    CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE, CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
+    KVStore, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE, CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE,
+    CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
 };
 use lightning_core::{log_error, log_warn};
 
@@ -153,7 +151,11 @@ impl<K: KVStore, L: Logger> MonitorUpdatingPersister<K, L> {
     /// A persister writing to `kv_store`, folding updates into a full monitor
     /// every [`DEFAULT_MAXIMUM_PENDING_UPDATES`].
     pub fn new(kv_store: K, logger: L) -> Self {
-        MonitorUpdatingPersister { kv_store, logger, maximum_pending_updates: DEFAULT_MAXIMUM_PENDING_UPDATES }
+        MonitorUpdatingPersister {
+            kv_store,
+            logger,
+            maximum_pending_updates: DEFAULT_MAXIMUM_PENDING_UPDATES,
+        }
     }
 
     /// Folds updates into a full monitor every `maximum_pending_updates`
@@ -182,7 +184,13 @@ impl<K: KVStore, L: Logger> MonitorUpdatingPersister<K, L> {
         &self, signer_provider: &SP, broadcaster: &dyn BroadcasterInterface,
         fee_estimator: &dyn FeeEstimator, logger: &dyn Logger,
     ) -> Result<Vec<ChannelMonitor<SP::EcdsaSigner>>, ReadError> {
-        read_channel_monitors_with_updates(&self.kv_store, signer_provider, broadcaster, fee_estimator, logger)
+        read_channel_monitors_with_updates(
+            &self.kv_store,
+            signer_provider,
+            broadcaster,
+            fee_estimator,
+            logger,
+        )
     }
 
     /// Whether an update with this id is written on its own rather than as a
@@ -261,7 +269,10 @@ impl<K: KVStore, L: Logger> MonitorUpdatingPersister<K, L> {
         for key in keys {
             if parse_update_key(&key).is_some_and(|id| id <= latest_update_id) {
                 if let Err(e) = self.kv_store.remove(ns, name, &key, true) {
-                    log_warn!(self.logger, "Cannot remove {ns}/{name}/{key}, already in the full monitor: {e}");
+                    log_warn!(
+                        self.logger,
+                        "Cannot remove {ns}/{name}/{key}, already in the full monitor: {e}"
+                    );
                 }
             }
         }
@@ -275,7 +286,11 @@ impl<K: KVStore, L: Logger> MonitorUpdatingPersister<K, L> {
         let write = match self.plan(name, update, monitor, new_channel) {
             Ok(write) => write,
             Err((location, e)) => {
-                log_error!(self.logger, channel = Some(monitor.channel_id()), "Cannot encode {location}: {e}");
+                log_error!(
+                    self.logger,
+                    channel = Some(monitor.channel_id()),
+                    "Cannot encode {location}: {e}"
+                );
                 return ChannelMonitorUpdateStatus::UnrecoverableError;
             }
         };
@@ -290,7 +305,9 @@ impl<K: KVStore, L: Logger> MonitorUpdatingPersister<K, L> {
 }
 
 impl<S: EcdsaChannelSigner, K: KVStore, L: Logger> Persist<S> for MonitorUpdatingPersister<K, L> {
-    fn persist_new_channel(&self, name: MonitorName, monitor: &ChannelMonitor<S>) -> ChannelMonitorUpdateStatus {
+    fn persist_new_channel(
+        &self, name: MonitorName, monitor: &ChannelMonitor<S>,
+    ) -> ChannelMonitorUpdateStatus {
         self.persist_now(name, None, monitor, true)
     }
 

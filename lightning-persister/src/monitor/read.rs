@@ -10,8 +10,8 @@ use lightning_core::log_warn;
 use lightning_core::sign::SignerProvider;
 use lightning_core::util::logger::Logger;
 use lightning_core::util::persist::{
-    KVStore, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
-    CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE, CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
+    KVStore, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE, CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE,
+    CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
 };
 use lightning_core::util::ser::{Readable, ReadableArgs};
 
@@ -40,7 +40,8 @@ pub fn parse_update_key(key: &str) -> Option<u64> {
 }
 
 fn parse_decimal(s: &str) -> Option<u64> {
-    let canonical = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    let canonical =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     if canonical {
         s.parse().ok()
     } else {
@@ -70,8 +71,8 @@ fn decode_all<T>(
 /// `broadcaster`, `fee_estimator` and `logger` serve the replayed updates (an
 /// update that force-closes the channel broadcasts our commitment again).
 pub fn read_channel_monitors_with_updates<K: KVStore + ?Sized, SP: SignerProvider>(
-    store: &K, signer_provider: &SP, broadcaster: &dyn BroadcasterInterface, fee_estimator: &dyn FeeEstimator,
-    logger: &dyn Logger,
+    store: &K, signer_provider: &SP, broadcaster: &dyn BroadcasterInterface,
+    fee_estimator: &dyn FeeEstimator, logger: &dyn Logger,
 ) -> Result<Vec<ChannelMonitor<SP::EcdsaSigner>>, ReadError> {
     let primary = CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE;
     let secondary = CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE;
@@ -81,8 +82,9 @@ pub fn read_channel_monitors_with_updates<K: KVStore + ?Sized, SP: SignerProvide
     keys.sort_unstable();
     let mut monitors = Vec::with_capacity(keys.len());
     for key in keys {
-        let name = parse_monitor_name(&key)
-            .ok_or_else(|| ReadError::InvalidMonitorKey { location: ValueLocation::new(primary, secondary, &key) })?;
+        let name = parse_monitor_name(&key).ok_or_else(|| ReadError::InvalidMonitorKey {
+            location: ValueLocation::new(primary, secondary, &key),
+        })?;
         monitors.push(read_channel_monitor_with_updates(
             store,
             name,
@@ -140,7 +142,11 @@ pub fn read_channel_monitor_with_updates<K: KVStore + ?Sized, SP: SignerProvider
         // Already folded into the full monitor (a crash came between its write
         // and the removal of the updates it covers).
         if let Err(e) = store.remove(updates_ns, &key, &stale.to_string(), true) {
-            log_warn!(logger, "Cannot remove {}, already in the full monitor: {e}", update_location(&stale.to_string()));
+            log_warn!(
+                logger,
+                "Cannot remove {}, already in the full monitor: {e}",
+                update_location(&stale.to_string())
+            );
         }
     }
 
@@ -159,12 +165,14 @@ pub fn read_channel_monitor_with_updates<K: KVStore + ?Sized, SP: SignerProvider
         let payload = read_payload(store, updates_ns, &key, &update_key)?;
         let update: ChannelMonitorUpdate = decode_all(&payload, location, |r| Readable::read(r))?;
         if update.update_id != id {
-            return Err(ReadError::UpdateIdMismatch { location: location(), stored_update_id: update.update_id });
+            return Err(ReadError::UpdateIdMismatch {
+                location: location(),
+                stored_update_id: update.update_id,
+            });
         }
         if update.channel_id != channel_id {
             return Err(ReadError::UpdateForOtherChannel {
                 location: location(),
-                expected_channel_id: channel_id,
                 found_channel_id: update.channel_id,
             });
         }
@@ -192,7 +200,8 @@ mod tests {
 
     #[test]
     fn monitor_names_round_trip_and_only_canonically() {
-        let txid = Txid::from_str("4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b").expect("txid");
+        let txid =
+            Txid::from_str("4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b").expect("txid");
         let name = MonitorName::new(OutPoint { txid, vout: 7 });
         let key = name.to_string();
         assert_eq!(parse_monitor_name(&key), Some(name));

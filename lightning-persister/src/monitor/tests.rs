@@ -69,7 +69,10 @@ fn update(chan: &TestChannel, update_id: u64) -> ChannelMonitorUpdate {
 
 #[test]
 fn which_updates_are_written_alone() {
-    let persister = |n| MonitorUpdatingPersister::new(MemStore::default(), TestLogger::default()).with_maximum_pending_updates(n);
+    let persister = |n| {
+        MonitorUpdatingPersister::new(MemStore::default(), TestLogger::default())
+            .with_maximum_pending_updates(n)
+    };
     let default = MonitorUpdatingPersister::new(MemStore::default(), TestLogger::default());
     assert_eq!(default.maximum_pending_updates(), DEFAULT_MAXIMUM_PENDING_UPDATES);
     for id in [1, 2, 99, 101, 199] {
@@ -90,7 +93,8 @@ fn which_updates_are_written_alone() {
 fn writes_go_where_the_layout_says() {
     let (chan, monitor) = channel();
     let name = MonitorName::new(chan.funding_outpoint());
-    let persister = MonitorUpdatingPersister::new(MemStore::default(), TestLogger::default()).with_maximum_pending_updates(3);
+    let persister = MonitorUpdatingPersister::new(MemStore::default(), TestLogger::default())
+        .with_maximum_pending_updates(3);
     let store = persister.kv_store();
     assert_eq!(persister.persist_new_channel(name, &monitor), ChannelMonitorUpdateStatus::Completed);
     assert_eq!(store.take_writes(), vec![format!("monitors/{name}")]);
@@ -108,7 +112,10 @@ fn writes_go_where_the_layout_says() {
             format!("monitor_updates/{name}/4"),
         ]
     );
-    assert_eq!(persister.update_persisted_channel(name, None, &monitor), ChannelMonitorUpdateStatus::Completed);
+    assert_eq!(
+        persister.update_persisted_channel(name, None, &monitor),
+        ChannelMonitorUpdateStatus::Completed
+    );
     assert_eq!(
         persister.update_persisted_channel(name, Some(&update(&chan, CLOSED_CHANNEL_UPDATE_ID)), &monitor),
         ChannelMonitorUpdateStatus::Completed
@@ -123,12 +130,17 @@ fn a_new_monitor_removes_leftover_updates_of_its_name() {
     let persister = MonitorUpdatingPersister::new(MemStore::default(), TestLogger::default());
     let store = persister.kv_store();
     for key in ["3", "250"] {
-        store.write(CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE, &name.to_string(), key, b"old").expect("write");
+        store
+            .write(CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE, &name.to_string(), key, b"old")
+            .expect("write");
     }
     // A full write at id 0 of a live channel would keep them (ids above 0);
     // a new channel's monitor clears them.
     assert_eq!(persister.persist_new_channel(name, &monitor), ChannelMonitorUpdateStatus::Completed);
-    assert!(store.list(CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE, &name.to_string()).expect("list").is_empty());
+    assert!(store
+        .list(CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE, &name.to_string())
+        .expect("list")
+        .is_empty());
 }
 
 #[test]
@@ -154,7 +166,10 @@ fn a_monitor_that_cannot_serialize_is_unrecoverable() {
     assert!(poisoned.initial_steps_error().is_some());
     let name = MonitorName::new(chan.funding_outpoint());
     let persister = MonitorUpdatingPersister::new(MemStore::default(), TestLogger::default());
-    assert_eq!(persister.persist_new_channel(name, &poisoned), ChannelMonitorUpdateStatus::UnrecoverableError);
+    assert_eq!(
+        persister.persist_new_channel(name, &poisoned),
+        ChannelMonitorUpdateStatus::UnrecoverableError
+    );
     assert!(persister.kv_store().take_writes().is_empty());
     assert_eq!(persister.logger.count(Level::Error, "cannot serialize"), 1);
 }

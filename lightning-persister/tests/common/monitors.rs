@@ -31,7 +31,8 @@ impl Chan {
     /// same keys for all) and its new monitor.
     pub fn numbered(index: u32) -> (Chan, ChannelMonitor<InMemorySigner>) {
         let txid = Txid::from_byte_array(sha256::Hash::hash(&index.to_be_bytes()).to_byte_array());
-        let mut chan = TestChannel::with_funding_outpoint(index % 2 == 0, KEYS_SEED, OutPoint { txid, vout: 1 });
+        let mut chan =
+            TestChannel::with_funding_outpoint(index % 2 == 0, KEYS_SEED, OutPoint { txid, vout: 1 });
         let steps = chan.initial_steps();
         let monitor = chan.monitor(TestChain::new(100).best_block(), steps);
         (Chan { chan, next_update_id: 1 }, monitor)
@@ -55,10 +56,15 @@ impl Chan {
                 offered_by_holder: i % 2 == 0,
             })
             .collect();
-        let (theirs, _) = self.chan.counterparty_commitment(self.chan.spec(k, false, 690_000_000, 300_000_000, &htlcs));
+        let (theirs, _) =
+            self.chan.counterparty_commitment(self.chan.spec(k, false, 690_000_000, 300_000_000, &htlcs));
         let revocation = self.chan.counterparty_revocation(k - 1);
         let ours = self.chan.holder_commitment(self.chan.spec(k, true, 690_000_000, 300_000_000, &htlcs));
-        ChannelMonitorUpdate { update_id: k, channel_id: self.chan.channel_id, updates: vec![theirs, revocation, ours] }
+        ChannelMonitorUpdate {
+            update_id: k,
+            channel_id: self.chan.channel_id,
+            updates: vec![theirs, revocation, ours],
+        }
     }
 }
 
@@ -76,7 +82,9 @@ pub struct Env {
 impl Env {
     /// Applies `update` to `monitor`, which must accept it.
     pub fn apply(&self, monitor: &ChannelMonitor<InMemorySigner>, update: &ChannelMonitorUpdate) {
-        monitor.update_monitor(update, &self.broadcaster, &self.fees, &self.logger).expect("the update applies");
+        monitor
+            .update_monitor(update, &self.broadcaster, &self.fees, &self.logger)
+            .expect("the update applies");
     }
 }
 

@@ -20,7 +20,8 @@ use lightning_core::chain::test_utils::TestFilter;
 use lightning_core::chain::{BestBlock, Listen};
 use lightning_core::events::{Event, MessageSendEvent, MessageSendEventsProvider};
 use lightning_core::ln::channelmanager::{
-    ChainParameters, ChannelManager, ChannelManagerReadArgs, DirectRouter, RecipientOnionFields, RouteParameters,
+    ChainParameters, ChannelManager, ChannelManagerReadArgs, DirectRouter, RecipientOnionFields,
+    RouteParameters,
 };
 use lightning_core::ln::functional_test_utils::{
     funding_transaction, test_config, TestBroadcaster, TestFeeEstimator, TestLogger, TEST_FEERATE,
@@ -34,7 +35,9 @@ use lightning_persister::fs_store::FilesystemStore;
 use lightning_persister::monitor::{
     chain_monitor_completion_handler, AsyncMonitorPersister, MonitorUpdatingPersister, Spawner, WriteTask,
 };
-use lightning_persister::node_state::{persist_manager, read_channel_manager_and_monitors, StartedNode, StartupError};
+use lightning_persister::node_state::{
+    persist_manager, read_channel_manager_and_monitors, StartedNode, StartupError,
+};
 
 /// The chain monitor of a persisted node (its persister behind a trait
 /// object, so sync and async nodes have one type).
@@ -217,8 +220,12 @@ impl PersistedNode {
         };
         let started = read_channel_manager_and_monitors(&*c.store, args)?.expect("a stored node");
         // The manager moves into the node; the report keeps the rest.
-        let StartedNode { channel_manager, stale_channels_force_closed, monitors_without_channel, monitors_loaded } =
-            started;
+        let StartedNode {
+            channel_manager,
+            stale_channels_force_closed,
+            monitors_without_channel,
+            monitors_loaded,
+        } = started;
         let node_id = channel_manager.get_our_node_id();
         let node = PersistedNode {
             node: channel_manager,
@@ -232,8 +239,12 @@ impl PersistedNode {
             index,
             config,
         };
-        let report =
-            StartedNode { channel_manager: (), stale_channels_force_closed, monitors_without_channel, monitors_loaded };
+        let report = StartedNode {
+            channel_manager: (),
+            stale_channels_force_closed,
+            monitors_without_channel,
+            monitors_loaded,
+        };
         Ok((node, report))
     }
 
@@ -283,7 +294,8 @@ pub struct Network {
 impl Network {
     /// One node per mode, each in a fresh directory.
     pub fn new(modes: Vec<Mode>) -> Self {
-        let genesis = lightning_core::bitcoin::blockdata::constants::genesis_block(BitcoinNetwork::Regtest).header;
+        let genesis =
+            lightning_core::bitcoin::blockdata::constants::genesis_block(BitcoinNetwork::Regtest).header;
         let best = BestBlock::new(genesis.block_hash(), 0);
         let dirs: Vec<tempfile::TempDir> = modes.iter().map(|_| super::test_dir("node")).collect();
         let nodes = modes
@@ -369,7 +381,11 @@ impl Network {
 
     /// Connects nodes `a` and `b` (the `init` exchange).
     pub fn connect(&self, a: usize, b: usize) {
-        let init = |n: usize| Init { features: self.nodes[n].node.init_features(), networks: None, remote_network_address: None };
+        let init = |n: usize| Init {
+            features: self.nodes[n].node.init_features(),
+            networks: None,
+            remote_network_address: None,
+        };
         self.nodes[a].node.peer_connected(self.nodes[b].node_id, &init(b), false).expect("peer refused");
         self.nodes[b].node.peer_connected(self.nodes[a].node_id, &init(a), true).expect("peer refused");
     }
@@ -393,7 +409,9 @@ impl Network {
             MessageSendEvent::SendShutdown { msg, .. } => to.handle_shutdown(from_id, &msg),
             MessageSendEvent::SendClosingSigned { msg, .. } => to.handle_closing_signed(from_id, &msg),
             MessageSendEvent::SendRevokeAndACK { msg, .. } => to.handle_revoke_and_ack(from_id, &msg),
-            MessageSendEvent::SendChannelReestablish { msg, .. } => to.handle_channel_reestablish(from_id, &msg),
+            MessageSendEvent::SendChannelReestablish { msg, .. } => {
+                to.handle_channel_reestablish(from_id, &msg)
+            }
             MessageSendEvent::UpdateHTLCs { updates, .. } => {
                 for m in &updates.update_add_htlcs {
                     to.handle_update_add_htlc(from_id, m);
@@ -468,7 +486,10 @@ impl Network {
     /// Opens a channel from `a` to `b` and takes it to normal operation
     /// (running asynchronous monitor writes as they come).
     pub fn create_channel(&mut self, a: usize, b: usize, value_sat: u64) -> (ChannelId, Transaction) {
-        let temp_id = self.nodes[a].node.create_channel(self.nodes[b].node_id, value_sat, 0, 42, None).expect("create_channel");
+        let temp_id = self.nodes[a]
+            .node
+            .create_channel(self.nodes[b].node_id, value_sat, 0, 42, None)
+            .expect("create_channel");
         self.settle();
         let script = self.nodes[a]
             .events()
@@ -490,7 +511,10 @@ impl Network {
         self.settle();
         for n in [a, b] {
             assert!(
-                self.nodes[n].events().iter().any(|e| matches!(e, Event::ChannelReady { channel_id: c, .. } if *c == channel_id)),
+                self.nodes[n]
+                    .events()
+                    .iter()
+                    .any(|e| matches!(e, Event::ChannelReady { channel_id: c, .. } if *c == channel_id)),
                 "no ChannelReady at node {n}"
             );
         }
@@ -501,8 +525,11 @@ impl Network {
     pub fn route_payment(&self, from: usize, to: usize, amount_msat: u64) -> (PaymentPreimage, PaymentHash) {
         let (hash, secret) = self.nodes[to].node.create_inbound_payment(Some(amount_msat), 3600);
         let preimage = self.nodes[to].node.get_payment_preimage(hash, secret).expect("our own invoice");
-        let params =
-            RouteParameters { payee_pubkey: self.nodes[to].node_id, final_value_msat: amount_msat, final_cltv_expiry_delta: 40 };
+        let params = RouteParameters {
+            payee_pubkey: self.nodes[to].node_id,
+            final_value_msat: amount_msat,
+            final_cltv_expiry_delta: 40,
+        };
         self.nodes[from]
             .node
             .send_payment(hash, RecipientOnionFields::secret_only(secret), PaymentId(hash.0), params)
@@ -517,15 +544,22 @@ impl Network {
         self.settle();
         let events = self.nodes[to].events();
         assert!(
-            events.iter().any(|e| matches!(e, Event::PaymentClaimable { payment_hash, .. } if *payment_hash == hash)),
+            events
+                .iter()
+                .any(|e| matches!(e, Event::PaymentClaimable { payment_hash, .. } if *payment_hash == hash)),
             "no PaymentClaimable: {events:?}"
         );
         self.nodes[to].node.claim_funds(preimage);
         self.settle();
-        assert!(self.nodes[to].events().iter().any(|e| matches!(e, Event::PaymentClaimed { payment_hash, .. } if *payment_hash == hash)));
+        assert!(self.nodes[to]
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::PaymentClaimed { payment_hash, .. } if *payment_hash == hash)));
         let sent = self.nodes[from].events();
         assert!(
-            sent.iter().any(|e| matches!(e, Event::PaymentSent { payment_preimage, .. } if *payment_preimage == preimage)),
+            sent.iter().any(
+                |e| matches!(e, Event::PaymentSent { payment_preimage, .. } if *payment_preimage == preimage)
+            ),
             "no PaymentSent: {sent:?}"
         );
     }
