@@ -24,11 +24,17 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo clippy of lightning-core with its test utilities (chain::test_utils, benches/monitor.rs)"
 cargo clippy -p lightning-core --features _test_utils --all-targets -- -D warnings
 
+step "cargo clippy of lightning-persister with its tokio spawner"
+cargo clippy -p lightning-persister --features tokio --all-targets -- -D warnings
+
 step "no_std build of lightning-core"
 cargo build -p lightning-core --no-default-features
 
 step "cargo test --workspace"
 cargo test --workspace
+
+step "lightning-persister's asynchronous persister on a tokio runtime"
+cargo test -p lightning-persister --features tokio --test async_persister
 
 step "fuzz corpus replay"
 cargo test -p lightning-fuzz --test corpus_replay

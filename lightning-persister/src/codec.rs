@@ -23,12 +23,14 @@
 //! That configuration is part of format version 1: changing it needs a new
 //! version. Types with a hand-written encoding (the core's `Writeable` ones, such
 //! as channel monitors) go through [`write_payload`] / [`read_payload`], which put
-//! their bytes in the same envelope.
+//! their bytes in the same envelope; [`encode_writeable`] / [`write_writeable`]
+//! encode such a value straight into the envelope, without a copy.
 
 use core::fmt;
 
 use lightning_core::io;
 use lightning_core::util::persist::KVStore;
+use lightning_core::util::ser::Writeable;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -158,6 +160,9 @@ pub enum FormatError {
     },
     /// The value could not be encoded.
     Encode(bincode::error::EncodeError),
+    /// A core `Writeable` value refused to serialize itself (a channel
+    /// monitor whose initial steps were refused, for example).
+    Serialize(io::Error),
     /// The payload is not an encoding of the requested type.
     Decode(bincode::error::DecodeError),
     /// The payload decoded as the requested type without using all its bytes, so
@@ -192,6 +197,7 @@ impl fmt::Display for FormatError {
                 write!(f, "payload of {len} bytes exceeds the envelope's limit of {MAX_PAYLOAD_LEN}")
             }
             FormatError::Encode(e) => write!(f, "cannot encode value: {e}"),
+            FormatError::Serialize(e) => write!(f, "cannot serialize value: {e}"),
             FormatError::Decode(e) => write!(f, "cannot decode value: {e}"),
             FormatError::PayloadNotConsumed { consumed, payload_len } => write!(
                 f,
@@ -205,6 +211,7 @@ impl std::error::Error for FormatError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             FormatError::Encode(e) => Some(e),
+            FormatError::Serialize(e) => Some(e),
             FormatError::Decode(e) => Some(e),
             _ => None,
         }
@@ -305,6 +312,18 @@ pub fn encode_envelope(payload: &[u8]) -> Result<Vec<u8>, FormatError> {
     Ok(buf)
 }
 
+/// Serializes a core `Writeable` (a channel monitor, a monitor update, the
+/// channel manager...) straight into a version 1 envelope.
+pub fn encode_writeable<T: Writeable + ?Sized>(value: &T) -> Result<Vec<u8>, FormatError> {
+    // Growing the buffer costs less than `serialized_length`, which would
+    // serialize the value twice.
+    let mut buf = Vec::with_capacity(1024);
+    buf.extend_from_slice(&[0u8; ENVELOPE_HEADER_LEN]);
+    value.write(&mut buf).map_err(FormatError::Serialize)?;
+    finish_envelope(&mut buf)?;
+    Ok(buf)
+}
+
 /// Checks an envelope and returns its payload.
 pub fn decode_envelope(bytes: &[u8]) -> Result<&[u8], FormatError> {
     let truncated = |needed_len| FormatError::Truncated { needed_len, actual_len: bytes.len() };
@@ -400,6 +419,19 @@ pub fn write_payload<K: KVStore + ?Sized>(
     let location = || ValueLocation::new(primary_namespace, secondary_namespace, key);
     let bytes =
         encode_envelope(payload).map_err(|error| CodecError::Format { location: location(), error })?;
+    store
+        .write(primary_namespace, secondary_namespace, key, &bytes)
+        .map_err(|error| CodecError::Store { location: location(), error })
+}
+
+/// Serializes a core `Writeable` into an envelope and writes it to `key` of
+/// `store`.
+pub fn write_writeable<K: KVStore + ?Sized, T: Writeable + ?Sized>(
+    store: &K, primary_namespace: &str, secondary_namespace: &str, key: &str, value: &T,
+) -> Result<(), CodecError> {
+    let location = || ValueLocation::new(primary_namespace, secondary_namespace, key);
+    let bytes =
+        encode_writeable(value).map_err(|error| CodecError::Format { location: location(), error })?;
     store
         .write(primary_namespace, secondary_namespace, key, &bytes)
         .map_err(|error| CodecError::Store { location: location(), error })
@@ -554,6 +586,26 @@ mod tests {
         let payload = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
         let bytes = encode_envelope(&payload).expect("envelope");
         assert!(matches!(decode_value::<Vec<u8>>(&bytes), Err(FormatError::Decode(_))));
+    }
+
+    #[test]
+    fn writeables_are_enveloped_like_payloads() {
+        struct Bytes(Vec<u8>);
+        impl Writeable for Bytes {
+            fn write<W: lightning_core::io::Write>(&self, w: &mut W) -> Result<(), io::Error> {
+                w.write_all(&self.0)
+            }
+        }
+        struct Refuses;
+        impl Writeable for Refuses {
+            fn write<W: lightning_core::io::Write>(&self, _: &mut W) -> Result<(), io::Error> {
+                Err(io::Error::new(io::ErrorKind::InvalidData, "refused"))
+            }
+        }
+        let payload: Vec<u8> = (0..=255).collect();
+        let enveloped = encode_writeable(&Bytes(payload.clone())).expect("encodes");
+        assert_eq!(enveloped, encode_envelope(&payload).expect("envelope"));
+        assert!(matches!(encode_writeable(&Refuses), Err(FormatError::Serialize(_))));
     }
 
     #[test]

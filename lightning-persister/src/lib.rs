@@ -11,6 +11,22 @@
 //!   ([`codec::write_value`], [`codec::read_value`]) or bytes already encoded by
 //!   the core's `Writeable` ([`codec::write_payload`], [`codec::read_payload`]). A
 //!   value that fails a check is a [`codec::CodecError`] naming its key.
+//! - [`monitor`] persists channel monitors as a full snapshot plus a numbered
+//!   tail of updates: [`monitor::MonitorUpdatingPersister`] is a
+//!   `chainmonitor::Persist` over any `KVStore` that writes each
+//!   `ChannelMonitorUpdate` as its own small value and folds them into a new
+//!   full monitor every N updates (default 100);
+//!   [`monitor::AsyncMonitorPersister`] does the same writes on background
+//!   tasks of the caller's runtime and answers `InProgress`, reporting
+//!   completion to the `ChainMonitor` in order. Reading
+//!   ([`monitor::read_channel_monitors_with_updates`]) replays each monitor's
+//!   tail; a gap, a damaged or foreign update is a [`monitor::ReadError`]
+//!   naming its key.
+//! - [`node_state`] keeps the `ChannelManager`, the `NetworkGraph` and the
+//!   scorer in the same store, and
+//!   [`node_state::read_channel_manager_and_monitors`] brings a node back in
+//!   the safe order: monitors first, then the manager reconciled against them,
+//!   then the monitors handed to the `ChainMonitor`.
 //!
 //! ```
 //! use lightning_core::util::persist::{KVStore, SCORER_PERSISTENCE_KEY};
@@ -26,49 +42,27 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # The monitor persister still to come
+//! # A node's persistence, end to end
 //!
-//! Persisting channel monitors waits for `ChannelMonitor`, `ChannelMonitorUpdate`
-//! and `ChainMonitor`'s `Persist` seam in the core. It is meant to be a
-//! `MonitorUpdatingPersister<K: KVStore, ...>` in this crate, built only on what
-//! is here (the store, the envelope and the core's key constants):
-//!
-//! - **Names.** A monitor's name is its funding outpoint, `TXID_INDEX` (64 hex
-//!   digits, `_`, the output index in decimal: within the 120-byte key limit).
-//!   The full monitor lives at
-//!   `(CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE, "", name)`; its pending
-//!   updates at `(CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE, name,
-//!   update_id)` with `update_id` in decimal. `list` order is unspecified, so the
-//!   update ids are parsed and sorted numerically, never compared as strings.
-//! - **Encoding.** Monitors and updates are `Writeable` in the core, so they go
-//!   through [`codec::write_payload`] / [`codec::read_payload`]: the same
-//!   envelope, version and checksum as every other value.
-//! - **`persist_new_channel`** writes the full monitor, then removes any update
-//!   keys left under its name (lazily: they are older than the monitor).
-//! - **`update_persisted_channel`** writes the update under its id when the
-//!   update id is not a multiple of `maximum_pending_updates` (default 100);
-//!   otherwise (and for updates that carry no id, such as those made by blocks
-//!   connecting) it writes a full monitor and then lazily removes the updates
-//!   that monitor covers. A crash between the two leaves stale updates with ids
-//!   at or below the monitor's `latest_update_id`; reading skips and later
-//!   deletes those, which is why the removal may be lazy.
-//! - **Reading** a monitor reads the full monitor, lists its updates, keeps
-//!   those above the monitor's `latest_update_id`, and applies them in order. The
-//!   ids must then be consecutive: a gap, or an update that does not decode or
-//!   does not apply, is an error carrying the [`codec::ValueLocation`] of the
-//!   offending key, never a silent skip.
-//! - **Asynchronous mode.** A `ChainMonitor` given `InProgress` waits for
-//!   `channel_monitor_updated`. The persister returns `InProgress`, hands the
-//!   write to the caller's runtime, and reports completion from there once
-//!   `KVStore::write` returned. Because the store applies writes of one key in
-//!   the order they were called, the ids it reports complete are durable in
-//!   order.
-//! - **Archiving** a closed channel's monitor moves it to an `archived_monitors`
-//!   namespace (write there, then remove the live key and its update namespace),
-//!   once the core names that namespace.
+//! 1. At start-up, build the `ChainMonitor` with a persister over the store,
+//!    then call [`node_state::read_channel_manager_and_monitors`] with the
+//!    manager's `ChannelManagerReadArgs` (its `chain_monitor` an
+//!    `Arc<ChainMonitor>`). `Ok(None)` means a first start: create a new
+//!    manager.
+//! 2. While running, the `ChainMonitor` writes monitors through the persister
+//!    by itself; call [`node_state::persist_manager`] whenever the manager
+//!    changed, and [`node_state::persist_graph`] /
+//!    [`node_state::persist_scorer`] now and then.
+//! 3. With [`monitor::AsyncMonitorPersister`], persist the manager only once
+//!    [`monitor::AsyncMonitorPersister::wait_for_pending_writes`] returned
+//!    `true`: a manager saved ahead of a monitor write that is then lost in a
+//!    crash refuses to start ([`node_state::StartupError::MonitorBehindManager`]),
+//!    because the manager would rely on an update no monitor has.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod codec;
 pub mod fs_store;
+pub mod monitor;
+pub mod node_state;

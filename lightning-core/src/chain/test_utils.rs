@@ -271,6 +271,17 @@ impl TestChannel {
     /// A channel we funded, with anchors or static-remotekey commitments.
     /// `seed` varies the keys and the funding outpoint.
     pub fn new(anchors: bool, seed: u8) -> Self {
+        Self::with_funding_outpoint(
+            anchors,
+            seed,
+            OutPoint { txid: Txid::from_byte_array([seed; 32]), vout: 1 },
+        )
+    }
+
+    /// Like [`TestChannel::new`], funded by `funding_outpoint` instead of the
+    /// one derived from `seed` (for tests that need more than 256 distinct
+    /// channels; the keys still come from `seed`).
+    pub fn with_funding_outpoint(anchors: bool, seed: u8, funding_outpoint: OutPoint) -> Self {
         let holder_keys = KeysManager::new(&[seed; 32], 0, 0);
         let counterparty_keys = KeysManager::new(&[seed.wrapping_add(100); 32], 0, 0);
         let channel_keys_id = [seed; 32];
@@ -282,7 +293,6 @@ impl TestChannel {
         if anchors {
             channel_type.set_anchors_zero_fee_htlc_tx_required();
         }
-        let funding_outpoint = OutPoint { txid: Txid::from_byte_array([seed; 32]), vout: 1 };
         let ours = ChannelSideParameters { pubkeys: *holder_signer.pubkeys(), selected_contest_delay: 144 };
         let theirs =
             ChannelSideParameters { pubkeys: *counterparty_signer.pubkeys(), selected_contest_delay: 100 };
@@ -316,7 +326,10 @@ impl TestChannel {
             counterparty_signer,
             holder_params,
             counterparty_params,
-            channel_id: ChannelId::v1_from_funding_outpoint(funding_outpoint.txid, 1),
+            channel_id: ChannelId::v1_from_funding_outpoint(
+                funding_outpoint.txid,
+                u16::try_from(funding_outpoint.vout).expect("a funding output index below 65536"),
+            ),
             counterparty_node_id,
             secp_ctx: Secp256k1::new(),
         }

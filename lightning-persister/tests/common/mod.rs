@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod monitors;
+pub mod node;
+
 use std::path::{Path, PathBuf};
 
 /// A fresh directory under `target/` (on the real disk, not a tmpfs `/tmp`),

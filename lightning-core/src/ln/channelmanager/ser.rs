@@ -202,3 +202,37 @@ where
         })
     }
 }
+
+impl<M, T, F, R, L, K> Writeable for ChannelManager<M, T, F, R, L, K>
+where
+    M: Watch<SignerOf<K>>,
+    T: BroadcasterInterface,
+    F: FeeEstimator,
+    R: Router,
+    L: Logger,
+    K: KeysInterface,
+{
+    /// The same encoding as [`ChannelManager::write`], so persisters can
+    /// store the manager like any other `Writeable`.
+    fn write<W: Write>(&self, w: &mut W) -> Result<(), io::Error> {
+        ChannelManager::write(self, w)
+    }
+}
+
+impl<M, T, F, R, L, K> crate::util::ser::ReadableArgs<ChannelManagerReadArgs<M, T, F, R, L, K>>
+    for ChannelManager<M, T, F, R, L, K>
+where
+    M: Watch<SignerOf<K>>,
+    T: BroadcasterInterface,
+    F: FeeEstimator,
+    R: Router,
+    L: Logger,
+    K: KeysInterface,
+{
+    /// The same as [`ChannelManager::read`].
+    fn read<Rd: Read>(
+        r: &mut Rd, args: ChannelManagerReadArgs<M, T, F, R, L, K>,
+    ) -> Result<Self, DecodeError> {
+        ChannelManager::read(r, args)
+    }
+}

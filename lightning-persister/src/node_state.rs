@@ -1,0 +1,393 @@
+//! The node's other state (the `ChannelManager`, the `NetworkGraph`, the
+//! scorer) in the same store as the monitors, and the start-up routine that
+//! reads everything back in the right order.
+//!
+//! # Start-up order
+//!
+//! [`read_channel_manager_and_monitors`]:
+//!
+//! 1. reads every `ChannelMonitor` and replays its stored updates: the
+//!    monitors are the source of truth for what is safe on chain;
+//! 2. reads the `ChannelManager` (with the components in its
+//!    [`ChannelManagerReadArgs`]);
+//! 3. reconciles the manager against the monitors, channel by channel:
+//!    - a channel the manager has but no monitor covers: refuse to start
+//!      ([`StartupError::MissingMonitor`]): running it could lose funds;
+//!    - a monitor *behind* the manager (the manager saw updates the monitor
+//!      did not keep): refuse to start ([`StartupError::MonitorBehindManager`]);
+//!    - a monitor *ahead* of the manager (the manager was saved before later
+//!      updates): the manager's copy of the channel is stale and must never
+//!      sign again, so the channel is force-closed with the monitor's latest
+//!      commitment once the monitors are loaded (step 5);
+//!    - a monitor the manager has no channel for: kept and watched (a closed
+//!      channel whose outputs are still being claimed, a cooperative close
+//!      not yet confirmed, or a channel opened after the manager was saved);
+//!      the still-open ones are listed in
+//!      [`StartedNode::monitors_without_channel`] for the user to decide;
+//! 4. hands every monitor to the chain monitor with
+//!    `ChainMonitor::load_existing_monitor` (without writing them again);
+//! 5. force-closes the stale channels through the manager, which sends the
+//!    monitor its close update: the monitor broadcasts its latest commitment.
+//!
+//! After it returns, the user connects the chain from the monitors' and the
+//! manager's best blocks, and reconnects peers.
+
+use core::fmt;
+
+use lightning_core::chain::chaininterface::{BroadcasterInterface, FeeEstimator};
+use lightning_core::chain::chainmonitor::{ChainMonitor, Persist};
+use lightning_core::chain::channelmonitor::ChannelMonitor;
+use lightning_core::chain::{Filter, Watch};
+use lightning_core::ln::channelmanager::{ChannelManager, ChannelManagerReadArgs, Router, SignerOf};
+use lightning_core::ln::msgs::DecodeError;
+use lightning_core::ln::types::ChannelId;
+use lightning_core::routing::gossip::NetworkGraph;
+use lightning_core::routing::scoring::ProbabilisticScorer;
+use lightning_core::sign::{EcdsaChannelSigner, KeysInterface};
+use lightning_core::util::logger::Logger;
+use lightning_core::util::persist::{
+    KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+    CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE, NETWORK_GRAPH_PERSISTENCE_KEY,
+    NETWORK_GRAPH_PERSISTENCE_PRIMARY_NAMESPACE, NETWORK_GRAPH_PERSISTENCE_SECONDARY_NAMESPACE,
+    SCORER_PERSISTENCE_KEY, SCORER_PERSISTENCE_PRIMARY_NAMESPACE, SCORER_PERSISTENCE_SECONDARY_NAMESPACE,
+};
+use lightning_core::util::ser::{Readable, Writeable};
+
+use lightning_core::bitcoin::OutPoint;
+
+use crate::codec::{read_payload, write_writeable, CodecError, ValueLocation};
+use crate::monitor::{read_channel_monitors_with_updates, ReadError};
+
+/// Writes the `ChannelManager` (any `Writeable`, in fact) to its key,
+/// durably. Call it after the manager changed (LDK's background processor does
+/// it whenever the manager says it needs persisting) and at shutdown.
+pub fn persist_manager<K: KVStore + ?Sized, M: Writeable + ?Sized>(
+    store: &K, manager: &M,
+) -> Result<(), CodecError> {
+    write_writeable(
+        store,
+        CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+        CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+        CHANNEL_MANAGER_PERSISTENCE_KEY,
+        manager,
+    )
+}
+
+/// Writes the network graph to its key, durably.
+pub fn persist_graph<K: KVStore + ?Sized>(store: &K, network_graph: &NetworkGraph) -> Result<(), CodecError> {
+    write_writeable(
+        store,
+        NETWORK_GRAPH_PERSISTENCE_PRIMARY_NAMESPACE,
+        NETWORK_GRAPH_PERSISTENCE_SECONDARY_NAMESPACE,
+        NETWORK_GRAPH_PERSISTENCE_KEY,
+        network_graph,
+    )
+}
+
+/// Writes the scorer (any `Writeable` scorer) to its key, durably.
+pub fn persist_scorer<K: KVStore + ?Sized, S: Writeable + ?Sized>(
+    store: &K, scorer: &S,
+) -> Result<(), CodecError> {
+    write_writeable(
+        store,
+        SCORER_PERSISTENCE_PRIMARY_NAMESPACE,
+        SCORER_PERSISTENCE_SECONDARY_NAMESPACE,
+        SCORER_PERSISTENCE_KEY,
+        scorer,
+    )
+}
+
+/// Reads `key` and decodes it with `read`, which must use every byte;
+/// `Ok(None)` if the key holds nothing.
+fn read_optional<K: KVStore + ?Sized, T>(
+    store: &K, primary_namespace: &str, secondary_namespace: &str, key: &str,
+    read: impl FnOnce(&mut &[u8]) -> Result<T, DecodeError>,
+) -> Result<Option<T>, ReadError> {
+    let payload = match read_payload(store, primary_namespace, secondary_namespace, key) {
+        Ok(payload) => payload,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut reader = &payload[..];
+    let value = read(&mut reader).and_then(|value| {
+        if reader.is_empty() {
+            Ok(value)
+        } else {
+            Err(DecodeError::BadLengthDescriptor)
+        }
+    });
+    value.map(Some).map_err(|error| ReadError::Decode {
+        location: ValueLocation::new(primary_namespace, secondary_namespace, key),
+        error,
+    })
+}
+
+/// Reads the network graph, `Ok(None)` if none was stored (a first start).
+pub fn read_network_graph<K: KVStore + ?Sized>(store: &K) -> Result<Option<NetworkGraph>, ReadError> {
+    read_optional(
+        store,
+        NETWORK_GRAPH_PERSISTENCE_PRIMARY_NAMESPACE,
+        NETWORK_GRAPH_PERSISTENCE_SECONDARY_NAMESPACE,
+        NETWORK_GRAPH_PERSISTENCE_KEY,
+        |r| NetworkGraph::read(r),
+    )
+}
+
+/// Reads the probabilistic scorer, `Ok(None)` if none was stored.
+pub fn read_scorer<K: KVStore + ?Sized>(store: &K) -> Result<Option<ProbabilisticScorer>, ReadError> {
+    read_optional(
+        store,
+        SCORER_PERSISTENCE_PRIMARY_NAMESPACE,
+        SCORER_PERSISTENCE_SECONDARY_NAMESPACE,
+        SCORER_PERSISTENCE_KEY,
+        |r| ProbabilisticScorer::read(r),
+    )
+}
+
+/// What can take monitors read back at start-up without persisting them
+/// again: a [`ChainMonitor`] (its `load_existing_monitor`), or a reference or
+/// `Arc` to one.
+pub trait LoadExistingMonitor<S: EcdsaChannelSigner> {
+    /// Starts watching `monitor`; `Err(())` if refused (see
+    /// `ChainMonitor::load_existing_monitor`, whose signature this mirrors).
+    #[allow(clippy::result_unit_err)]
+    fn load_existing_monitor(&self, channel_id: ChannelId, monitor: ChannelMonitor<S>) -> Result<(), ()>;
+}
+
+impl<S, C, T, F, L, P> LoadExistingMonitor<S> for ChainMonitor<S, C, T, F, L, P>
+where
+    S: EcdsaChannelSigner,
+    C: Filter,
+    T: BroadcasterInterface,
+    F: FeeEstimator,
+    L: Logger,
+    P: Persist<S>,
+{
+    fn load_existing_monitor(&self, channel_id: ChannelId, monitor: ChannelMonitor<S>) -> Result<(), ()> {
+        ChainMonitor::load_existing_monitor(self, channel_id, monitor)
+    }
+}
+
+impl<S: EcdsaChannelSigner, W: LoadExistingMonitor<S> + ?Sized> LoadExistingMonitor<S> for &W {
+    fn load_existing_monitor(&self, channel_id: ChannelId, monitor: ChannelMonitor<S>) -> Result<(), ()> {
+        (**self).load_existing_monitor(channel_id, monitor)
+    }
+}
+
+impl<S: EcdsaChannelSigner, W: LoadExistingMonitor<S> + ?Sized> LoadExistingMonitor<S> for std::sync::Arc<W> {
+    fn load_existing_monitor(&self, channel_id: ChannelId, monitor: ChannelMonitor<S>) -> Result<(), ()> {
+        (**self).load_existing_monitor(channel_id, monitor)
+    }
+}
+
+/// Why the node's state could not be brought back.
+#[derive(Debug)]
+pub enum StartupError {
+    /// A stored value could not be read (names it).
+    Read(ReadError),
+    /// The manager has a funded channel whose monitor is not in the store.
+    MissingMonitor {
+        /// The channel.
+        channel_id: ChannelId,
+        /// Its funding outpoint (the monitor's name).
+        funding_outpoint: OutPoint,
+    },
+    /// A monitor has fewer updates than the manager handed it: updates the
+    /// manager counts as persisted were lost.
+    MonitorBehindManager {
+        /// The channel.
+        channel_id: ChannelId,
+        /// The monitor's latest update id.
+        monitor_update_id: u64,
+        /// The manager's latest update id for the channel.
+        manager_update_id: u64,
+    },
+    /// Monitors are stored but no manager: its channels cannot be run.
+    MonitorsWithoutManager {
+        /// How many monitors.
+        monitor_count: usize,
+    },
+    /// The chain monitor refused a monitor (it already holds one for the
+    /// channel, or the monitor is invalid).
+    MonitorNotLoaded {
+        /// The channel.
+        channel_id: ChannelId,
+    },
+}
+
+impl From<ReadError> for StartupError {
+    fn from(e: ReadError) -> Self {
+        StartupError::Read(e)
+    }
+}
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartupError::Read(e) => write!(f, "{e}"),
+            StartupError::MissingMonitor { channel_id, funding_outpoint } => write!(
+                f,
+                "channel {channel_id} has no stored monitor (expected monitors/{}_{})",
+                funding_outpoint.txid, funding_outpoint.vout
+            ),
+            StartupError::MonitorBehindManager { channel_id, monitor_update_id, manager_update_id } => write!(
+                f,
+                "the monitor of channel {channel_id} is at update {monitor_update_id} but the manager at {manager_update_id}: monitor updates were lost"
+            ),
+            StartupError::MonitorsWithoutManager { monitor_count } => {
+                write!(f, "{monitor_count} monitors are stored but no channel manager ({CHANNEL_MANAGER_PERSISTENCE_KEY})")
+            }
+            StartupError::MonitorNotLoaded { channel_id } => {
+                write!(f, "the chain monitor refused the monitor of channel {channel_id}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StartupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartupError::Read(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A manager brought back by [`read_channel_manager_and_monitors`], with what
+/// reconciling it against the monitors found.
+pub struct StartedNode<CM> {
+    /// The channel manager, its monitors loaded in the chain monitor.
+    pub channel_manager: CM,
+    /// Channels the manager's copy was stale for (the monitor had later
+    /// updates): force-closed with the monitor's latest commitment.
+    pub stale_channels_force_closed: Vec<ChannelId>,
+    /// Monitors still open on chain that the manager has no channel for;
+    /// they are watched. Force-close them
+    /// (`ChannelMonitor::broadcast_latest_holder_commitment_txn`) unless they
+    /// are cooperative closes waiting to confirm.
+    pub monitors_without_channel: Vec<ChannelId>,
+    /// How many monitors were loaded into the chain monitor.
+    pub monitors_loaded: usize,
+}
+
+/// What [`read_channel_manager_and_monitors`] returns: the started manager,
+/// `None` on a first start, or why the node cannot start.
+pub type StartupResult<M, T, F, R, L, K> =
+    Result<Option<StartedNode<ChannelManager<M, T, F, R, L, K>>>, StartupError>;
+
+/// Reads the monitors and the `ChannelManager` from `store`, reconciles them
+/// and loads the monitors into the chain monitor, in the order described in
+/// the [module documentation](self). `args.chain_monitor` is the watch the
+/// manager will use; it must be empty and able to take monitors
+/// ([`LoadExistingMonitor`], e.g. an `Arc<ChainMonitor<..>>`).
+///
+/// `Ok(None)` if the store holds neither a manager nor a monitor: a first
+/// start, where the caller creates a new manager.
+pub fn read_channel_manager_and_monitors<KV, M, T, F, R, L, K>(
+    store: &KV, args: ChannelManagerReadArgs<M, T, F, R, L, K>,
+) -> StartupResult<M, T, F, R, L, K>
+where
+    KV: KVStore + ?Sized,
+    M: Watch<SignerOf<K>> + LoadExistingMonitor<SignerOf<K>> + Clone,
+    T: BroadcasterInterface,
+    F: FeeEstimator,
+    R: Router,
+    L: Logger,
+    K: KeysInterface,
+{
+    // 1. The monitors, with their updates replayed.
+    let monitors = read_channel_monitors_with_updates(
+        store,
+        &args.keys,
+        &args.tx_broadcaster,
+        &args.fee_estimator,
+        &args.logger,
+    )?;
+
+    // 2. The manager.
+    let (primary, secondary, key) = (
+        CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+        CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+        CHANNEL_MANAGER_PERSISTENCE_KEY,
+    );
+    let payload = match read_payload(store, primary, secondary, key) {
+        Ok(payload) => payload,
+        Err(e) if e.is_not_found() => {
+            return if monitors.is_empty() {
+                Ok(None)
+            } else {
+                Err(StartupError::MonitorsWithoutManager { monitor_count: monitors.len() })
+            };
+        }
+        Err(e) => return Err(ReadError::from(e).into()),
+    };
+    let watch = args.chain_monitor.clone();
+    let mut reader = &payload[..];
+    let manager = ChannelManager::read(&mut reader, args).and_then(|manager| {
+        if reader.is_empty() {
+            Ok(manager)
+        } else {
+            Err(DecodeError::BadLengthDescriptor)
+        }
+    });
+    let manager = manager.map_err(|error| ReadError::Decode {
+        location: ValueLocation::new(primary, secondary, key),
+        error,
+    })?;
+
+    // 3. Reconcile, channel by channel.
+    let mut stale = Vec::new();
+    let mut covered = Vec::new();
+    for details in manager.list_channels() {
+        let Some(funding_outpoint) = details.funding_txo else { continue };
+        let channel_id = details.channel_id;
+        let manager_update_id = manager
+            .with_funded_channel(&details.counterparty_node_id, &channel_id, |c| c.latest_monitor_update_id())
+            .ok_or(StartupError::MissingMonitor { channel_id, funding_outpoint })?;
+        let monitor = monitors
+            .iter()
+            .find(|m| m.channel_id() == channel_id)
+            .ok_or(StartupError::MissingMonitor { channel_id, funding_outpoint })?;
+        let monitor_update_id = monitor.latest_update_id();
+        if monitor_update_id < manager_update_id {
+            return Err(StartupError::MonitorBehindManager {
+                channel_id,
+                monitor_update_id,
+                manager_update_id,
+            });
+        }
+        if monitor_update_id > manager_update_id {
+            // The manager logs the closure (step 5) with its reason.
+            stale.push((channel_id, details.counterparty_node_id));
+        }
+        covered.push(channel_id);
+    }
+    let monitors_without_channel: Vec<ChannelId> = monitors
+        .iter()
+        .filter(|m| !covered.contains(&m.channel_id()) && !m.is_closed())
+        .map(|m| m.channel_id())
+        .collect();
+
+    // 4. The monitors go to the chain monitor.
+    let monitors_loaded = monitors.len();
+    for monitor in monitors {
+        let channel_id = monitor.channel_id();
+        watch
+            .load_existing_monitor(channel_id, monitor)
+            .map_err(|()| StartupError::MonitorNotLoaded { channel_id })?;
+    }
+
+    // 5. Stale channels close with the monitor's latest commitment.
+    let mut stale_channels_force_closed = Vec::with_capacity(stale.len());
+    for (channel_id, counterparty_node_id) in stale {
+        if manager.force_close_broadcasting_latest_txn(&channel_id, &counterparty_node_id).is_ok() {
+            stale_channels_force_closed.push(channel_id);
+        }
+    }
+    Ok(Some(StartedNode {
+        channel_manager: manager,
+        stale_channels_force_closed,
+        monitors_without_channel,
+        monitors_loaded,
+    }))
+}

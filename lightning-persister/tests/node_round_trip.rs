@@ -1,0 +1,310 @@
+//! The monitor round trip at the level of whole nodes: open a channel, pay,
+//! persist through a `FilesystemStore`, drop every in-memory object, start
+//! again from the directory with `read_channel_manager_and_monitors`, and
+//! keep paying on the same channel; with `InProgress`, the channel waits for
+//! the write. Also what start-up does when the stored manager and monitors
+//! disagree.
+
+mod common;
+
+use std::fs;
+
+use common::node::{ManualSpawner, Mode, Network};
+use lightning_core::chain::chainmonitor::MonitorName;
+use lightning_core::chain::channelmonitor::CLOSED_CHANNEL_UPDATE_ID;
+use lightning_core::events::{ClosureReason, Event, MessageSendEvent};
+use lightning_core::ln::types::ChannelId;
+use lightning_core::util::persist::{
+    KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
+    CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
+};
+use lightning_persister::codec::ValueLocation;
+use lightning_persister::monitor::ReadError;
+use lightning_persister::node_state::StartupError;
+
+const MONITORS: &str = CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE;
+const UPDATES: &str = CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE;
+
+fn monitor_name(funding_tx: &lightning_core::bitcoin::Transaction) -> String {
+    MonitorName::new(lightning_core::bitcoin::OutPoint { txid: funding_tx.compute_txid(), vout: 0 })
+        .to_string()
+}
+
+/// The update ids stored for a monitor of node `i`, sorted.
+fn stored_update_ids(net: &Network, i: usize, name: &str) -> Vec<u64> {
+    let mut ids: Vec<u64> = net.nodes[i]
+        .store
+        .list(UPDATES, name)
+        .expect("list")
+        .iter()
+        .map(|k| k.parse().expect("id"))
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// The manager's and the chain monitor's latest update id for a channel.
+fn update_ids(net: &Network, node: usize, peer: usize, chan: ChannelId) -> (u64, u64) {
+    let manager = net.nodes[node]
+        .node
+        .with_funded_channel(&net.nodes[peer].node_id, &chan, |c| c.latest_monitor_update_id())
+        .expect("channel");
+    let monitor = net.nodes[node].chain_monitor.get_monitor(chan).expect("monitor").latest_update_id();
+    (manager, monitor)
+}
+
+#[test]
+fn channel_keeps_paying_after_both_nodes_restart_from_disk() {
+    let mut net = Network::new(vec![Mode::Sync, Mode::Sync]);
+    net.connect(0, 1);
+    let (chan, funding_tx) = net.create_channel(0, 1, 1_000_000);
+    for _ in 0..3 {
+        net.send_and_claim(0, 1, 10_000_000);
+    }
+    net.send_and_claim(1, 0, 4_000_000);
+    let name = monitor_name(&funding_tx);
+    // Each payment takes several monitor updates: some are compacted (every
+    // 5), the rest are numbered keys.
+    let (manager_id, monitor_id) = update_ids(&net, 0, 1, chan);
+    assert_eq!(manager_id, monitor_id);
+    assert!(manager_id > 5, "enough updates to compact: {manager_id}");
+    let tail = stored_update_ids(&net, 0, &name);
+    assert_eq!(tail, (manager_id - manager_id % 5 + 1..=manager_id).collect::<Vec<_>>());
+    for i in [0, 1] {
+        net.nodes[i].persist_manager();
+    }
+    let files = net.nodes[0].store.list("", "").expect("list");
+    assert_eq!(files, vec![CHANNEL_MANAGER_PERSISTENCE_KEY.to_string()]);
+
+    net.disconnect(0, 1);
+    for i in [0, 1] {
+        let report = net.restart(i).unwrap_or_else(|e| panic!("node {i} restarts: {e}"));
+        assert_eq!(report.monitors_loaded, 1);
+        assert!(report.stale_channels_force_closed.is_empty());
+        assert!(report.monitors_without_channel.is_empty());
+    }
+    assert_eq!(update_ids(&net, 0, 1, chan), (manager_id, monitor_id), "the monitor replayed its tail");
+    net.connect(0, 1);
+    net.process_all();
+    assert_eq!(net.balance_msat(0, 1, chan), 1_000_000_000 - 30_000_000 + 4_000_000);
+    assert!(net.nodes[0].node.list_usable_channels().iter().any(|c| c.channel_id == chan));
+
+    // The same channel keeps working, and keeps being persisted.
+    net.send_and_claim(0, 1, 5_000_000);
+    net.send_and_claim(1, 0, 1_000_000);
+    assert_eq!(net.balance_msat(0, 1, chan), 970_000_000);
+    let (manager_id, monitor_id) = update_ids(&net, 0, 1, chan);
+    assert_eq!(manager_id, monitor_id);
+
+    // And once more, to read what the restarted node wrote.
+    net.nodes[0].persist_manager();
+    net.disconnect(0, 1);
+    net.restart(0).expect("restarts again");
+    net.connect(0, 1);
+    net.process_all();
+    net.send_and_claim(0, 1, 1_000_000);
+    assert_eq!(net.balance_msat(0, 1, chan), 969_000_000);
+    assert!(net.nodes[0].broadcaster.take().is_empty(), "no force-close anywhere");
+}
+
+#[test]
+fn a_stale_manager_closes_the_channel_with_the_monitors_latest_commitment() {
+    let mut net = Network::new(vec![Mode::Sync, Mode::Sync]);
+    net.connect(0, 1);
+    let (chan, funding_tx) = net.create_channel(0, 1, 1_000_000);
+    net.nodes[0].persist_manager();
+    // The channel moves on; the manager is not saved again before the crash.
+    net.send_and_claim(0, 1, 20_000_000);
+    let latest_commitment =
+        net.nodes[0].chain_monitor.get_monitor(chan).expect("monitor").latest_holder_commitment_txid();
+    net.disconnect(0, 1);
+    let report = net.restart(0).expect("restarts");
+    assert_eq!(report.stale_channels_force_closed, vec![chan]);
+    let broadcast = net.nodes[0].broadcaster.take();
+    assert_eq!(broadcast.len(), 1, "{broadcast:?}");
+    assert_eq!(
+        Some(broadcast[0].compute_txid()),
+        latest_commitment,
+        "the monitor's latest, not the manager's stale one"
+    );
+    assert_eq!(broadcast[0].input[0].previous_output.txid, funding_tx.compute_txid());
+    let events = net.nodes[0].events();
+    assert!(
+        events.iter().any(|e| matches!(e, Event::ChannelClosed { channel_id, reason: ClosureReason::HolderForceClosed, .. } if *channel_id == chan)),
+        "{events:?}"
+    );
+    assert!(net.nodes[0].node.list_channels().is_empty());
+    // The close update was persisted: the stored monitor is closed.
+    let monitor = net.nodes[0].chain_monitor.get_monitor(chan).expect("still watched");
+    assert_eq!(monitor.latest_update_id(), CLOSED_CHANNEL_UPDATE_ID);
+    assert!(stored_update_ids(&net, 0, &monitor_name(&funding_tx)).is_empty());
+}
+
+#[test]
+fn start_up_refuses_a_manager_whose_monitor_is_missing_or_behind() {
+    let mut net = Network::new(vec![Mode::Sync, Mode::Sync]);
+    net.connect(0, 1);
+    let (chan, funding_tx) = net.create_channel(0, 1, 1_000_000);
+    let name = monitor_name(&funding_tx);
+    net.send_and_claim(0, 1, 1_000_000);
+    while stored_update_ids(&net, 0, &name).is_empty() {
+        net.send_and_claim(0, 1, 1_000_000);
+    }
+    net.nodes[0].persist_manager();
+    let (latest, _) = update_ids(&net, 0, 1, chan);
+    let store_dir = net.dirs[0].path().to_path_buf();
+    net.disconnect(0, 1);
+    net.stop(0);
+
+    // The last update is lost: the monitor is behind the manager.
+    let last_update = store_dir.join(UPDATES).join(&name).join(latest.to_string());
+    let saved = fs::read(&last_update).expect("stored");
+    fs::remove_file(&last_update).expect("remove");
+    let Err(err) = net.start(0) else { panic!("accepted") };
+    assert!(
+        matches!(err, StartupError::MonitorBehindManager { channel_id, monitor_update_id, manager_update_id }
+            if channel_id == chan && monitor_update_id == latest - 1 && manager_update_id == latest),
+        "{err}"
+    );
+
+    // A stored update is damaged: the error names its file.
+    let mut damaged = saved.clone();
+    damaged[20] ^= 4;
+    fs::write(&last_update, &damaged).expect("damage");
+    let Err(err) = net.start(0) else { panic!("accepted") };
+    match &err {
+        StartupError::Read(read) => {
+            assert_eq!(read.location(), &ValueLocation::new(UPDATES, &name, &latest.to_string()));
+            assert!(matches!(read, ReadError::Codec(_)));
+        }
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains(&format!("{UPDATES}/{name}/{latest}")), "{err}");
+
+    // The monitor is gone altogether.
+    fs::write(&last_update, &saved).expect("restore");
+    let monitor_file = store_dir.join(MONITORS).join(&name);
+    let monitor_bytes = fs::read(&monitor_file).expect("stored");
+    fs::remove_file(&monitor_file).expect("remove");
+    let Err(err) = net.start(0) else { panic!("accepted") };
+    assert!(matches!(err, StartupError::MissingMonitor { channel_id, .. } if channel_id == chan), "{err}");
+
+    // Repaired, the node starts and the channel works.
+    fs::write(&monitor_file, &monitor_bytes).expect("restore");
+    net.start(0).expect("starts");
+    net.connect(0, 1);
+    net.process_all();
+    net.send_and_claim(0, 1, 1_000_000);
+}
+
+#[test]
+fn monitors_without_a_manager_refuse_to_start() {
+    let mut net = Network::new(vec![Mode::Sync, Mode::Sync]);
+    net.connect(0, 1);
+    net.create_channel(0, 1, 500_000);
+    net.disconnect(0, 1);
+    net.stop(0);
+    let Err(err) = net.start(0) else { panic!("accepted") };
+    assert!(matches!(err, StartupError::MonitorsWithoutManager { monitor_count: 1 }), "{err}");
+}
+
+#[test]
+fn in_progress_channel_waits_for_the_write_and_survives_a_crash_before_it() {
+    let spawner = ManualSpawner::default();
+    let mut net = Network::new(vec![Mode::Sync, Mode::Async(spawner.clone())]);
+    net.connect(0, 1);
+    let (chan, funding_tx) = net.create_channel(0, 1, 1_000_000);
+    let name = monitor_name(&funding_tx);
+    net.send_and_claim(0, 1, 7_000_000);
+    net.nodes[1].persist_manager();
+    let before = update_ids(&net, 1, 0, chan);
+
+    // Node 0 adds an HTLC and signs; node 1's monitor update is in progress.
+    let (preimage, hash) = net.route_payment(0, 1, 3_000_000);
+    for ev in net.nodes[0].msgs() {
+        net.deliver(0, ev);
+    }
+    assert!(net.nodes[1].node.is_channel_paused(&net.nodes[0].node_id, &chan));
+    assert!(net.nodes[1].msgs().is_empty(), "no revoke_and_ack before the monitor has the new commitment");
+    assert!(spawner.queued() > 0);
+    let pending = net.nodes[1].chain_monitor.list_pending_monitor_updates();
+    let in_flight = pending.get(&chan).cloned().expect("an update in progress");
+    assert!(stored_update_ids(&net, 1, &name).iter().all(|id| !in_flight.contains(id)), "not on disk yet");
+    assert!(net.nodes[1].store.read(MONITORS, "", &name).is_ok(), "the full monitor from before is there");
+
+    // Written: the channel resumes and the payment completes.
+    spawner.run_all();
+    assert!(net.nodes[1].chain_monitor.list_pending_monitor_updates().is_empty());
+    let released = net.nodes[1].msgs();
+    assert!(matches!(released.first(), Some(MessageSendEvent::SendRevokeAndACK { .. })), "{released:?}");
+    for ev in released {
+        net.deliver(1, ev);
+    }
+    net.settle();
+    assert!(net.nodes[1]
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::PaymentClaimable { payment_hash, .. } if *payment_hash == hash)));
+    net.nodes[1].node.claim_funds(preimage);
+    net.settle();
+    assert!(net.nodes[0].events().iter().any(|e| matches!(e, Event::PaymentSent { .. })));
+
+    // Now a crash while a write is in progress: node 1 handled node 0's
+    // commitment, but the write never ran. The manager on disk is from
+    // before, so is the monitor: they agree, and the peer retransmits.
+    net.nodes[1].persist_manager();
+    let balance_before = net.balance_msat(1, 0, chan);
+    let (preimage, hash) = net.route_payment(0, 1, 2_000_000);
+    for ev in net.nodes[0].msgs() {
+        net.deliver(0, ev);
+    }
+    assert!(net.nodes[1].node.is_channel_paused(&net.nodes[0].node_id, &chan));
+    net.disconnect(0, 1);
+    net.stop(1);
+    spawner.0.lock().expect("lock").clear(); // the crash: the queued write is lost
+    let report = net.start(1).expect("restarts");
+    assert!(report.stale_channels_force_closed.is_empty());
+    assert!(!net.nodes[1].node.is_channel_paused(&net.nodes[0].node_id, &chan));
+    net.connect(0, 1);
+    net.settle();
+    assert!(net.nodes[1]
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::PaymentClaimable { payment_hash, .. } if *payment_hash == hash)));
+    net.nodes[1].node.claim_funds(preimage);
+    net.settle();
+    assert!(net.nodes[0].events().iter().any(|e| matches!(e, Event::PaymentSent { .. })));
+    assert_eq!(net.balance_msat(1, 0, chan), balance_before + 2_000_000);
+    let (manager_id, monitor_id) = update_ids(&net, 1, 0, chan);
+    assert_eq!(manager_id, monitor_id);
+    assert!(manager_id > before.0);
+    assert!(net.nodes[0].broadcaster.take().is_empty() && net.nodes[1].broadcaster.take().is_empty());
+}
+
+#[test]
+fn a_manager_saved_ahead_of_an_in_progress_monitor_write_refuses_to_start() {
+    let spawner = ManualSpawner::default();
+    let mut net = Network::new(vec![Mode::Sync, Mode::Async(spawner.clone())]);
+    net.connect(0, 1);
+    let (chan, _) = net.create_channel(0, 1, 1_000_000);
+    net.route_payment(0, 1, 3_000_000);
+    for ev in net.nodes[0].msgs() {
+        net.deliver(0, ev);
+    }
+    let (manager_update_id, _) = update_ids(&net, 1, 0, chan);
+    assert!(!net.nodes[1].chain_monitor.list_pending_monitor_updates().is_empty());
+    // Saved while the monitor update is still being written, then a crash
+    // loses the write: the manager counts on an update no monitor has. With
+    // the asynchronous persister, save the manager only after
+    // `wait_for_pending_writes`.
+    net.nodes[1].persist_manager();
+    net.disconnect(0, 1);
+    net.stop(1);
+    spawner.0.lock().expect("lock").clear();
+    let Err(err) = net.start(1) else { panic!("accepted") };
+    assert!(
+        matches!(err, StartupError::MonitorBehindManager { monitor_update_id, manager_update_id: m, .. }
+            if m == manager_update_id && monitor_update_id < m),
+        "{err}"
+    );
+}
