@@ -550,7 +550,7 @@ fn reestablish_with_a_wrong_secret_closes_and_data_loss_is_detected() {
             fee_estimator: alloc::sync::Arc::clone(&n.fee_estimator),
             chain_monitor: alloc::sync::Arc::clone(&n.watch),
             tx_broadcaster: alloc::sync::Arc::clone(&n.broadcaster),
-            router: crate::ln::channelmanager::DirectRouter,
+            router: test_router(&n.network_graph, &n.scorer),
             logger: alloc::sync::Arc::clone(&n.logger),
             keys,
             config: n.config,
