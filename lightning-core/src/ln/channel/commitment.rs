@@ -46,6 +46,10 @@ pub struct RevocationOutcome {
     /// The counterparty's HTLCs now irrevocably committed on both sides:
     /// to receive or forward.
     pub committed_incoming: Vec<AddHtlc>,
+    /// Ids of the HTLCs of `committed_incoming` that break our dust
+    /// exposure limit: to fail back with `temporary_channel_failure`
+    /// (see [`super::dust`]).
+    pub over_dust_limit: Vec<u64>,
     /// Our HTLCs the counterparty failed, now irrevocably removed.
     pub failed_outgoing: Vec<FailedOutgoingHtlc>,
     /// Our HTLCs the counterparty fulfilled, now irrevocably removed.
@@ -272,10 +276,17 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                 });
             }
         }
+        let over_dust_limit = self.incoming_over_dust_limit(&committed_incoming);
         let monitor_update = self.next_monitor_update(vec![ChannelMonitorUpdateStep::CommitmentSecret {
             commitment_number: old.index,
             secret: msg.per_commitment_secret,
         }]);
-        Ok(RevocationOutcome { committed_incoming, failed_outgoing, fulfilled_outgoing, monitor_update })
+        Ok(RevocationOutcome {
+            committed_incoming,
+            over_dust_limit,
+            failed_outgoing,
+            fulfilled_outgoing,
+            monitor_update,
+        })
     }
 }

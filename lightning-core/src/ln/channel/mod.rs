@@ -23,6 +23,7 @@
 //! - [`commitment`]: `commitment_signed` and `revoke_and_ack`, each producing
 //!   the `ChannelMonitorUpdate` that must be persisted before the message
 //!   that depends on it is sent;
+//! - [`dust`]: the dust exposure limit on both commitments;
 //! - [`close`]: `shutdown` and `closing_signed` fee negotiation;
 //! - [`reestablish`]: disconnection and `channel_reestablish`.
 //!
@@ -31,6 +32,7 @@
 
 pub mod close;
 pub mod commitment;
+pub mod dust;
 pub mod establishment;
 pub mod reestablish;
 mod ser;

@@ -72,7 +72,14 @@ where
                     self.outbound_part_failed(st, out, failed);
                 }
                 if !outcome.committed_incoming.is_empty() {
-                    self.process_committed_incoming(st, out, node_id, channel_id, outcome.committed_incoming);
+                    self.process_committed_incoming(
+                        st,
+                        out,
+                        node_id,
+                        channel_id,
+                        outcome.committed_incoming,
+                        &outcome.over_dust_limit,
+                    );
                 }
                 self.after_channel_step(st, out, node_id, channel_id);
             }

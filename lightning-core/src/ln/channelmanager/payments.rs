@@ -358,16 +358,18 @@ where
 
     /// Decides what to do with the counterparty's HTLCs that became
     /// irrevocably committed: payments to us become claimable, anything
-    /// else is failed back.
+    /// else is failed back. Those in `over_dust_limit` (by id) break our
+    /// dust exposure limit and are failed with `temporary_channel_failure`.
     pub(crate) fn process_committed_incoming(
         &self, st: &mut ManagerState<SignerOf<K>>, out: &mut Outbox, node_id: PublicKey,
-        channel_id: ChannelId, adds: Vec<AddHtlc>,
+        channel_id: ChannelId, adds: Vec<AddHtlc>, over_dust_limit: &[u64],
     ) {
         let height = self.best_block.lock().height;
         let now = u64::from(*self.highest_seen_timestamp.lock());
         let mut actions = Vec::with_capacity(adds.len());
         for add in adds {
-            let action = self.decide_incoming(st, out, node_id, channel_id, &add, height, now);
+            let over_dust = over_dust_limit.contains(&add.htlc_id);
+            let action = self.decide_incoming(st, out, node_id, channel_id, &add, over_dust, height, now);
             actions.push((add.htlc_id, action));
         }
         let result = match st.peers.get_mut(&node_id).and_then(|p| p.channels.get_mut(&channel_id)) {
@@ -405,7 +407,7 @@ where
     #[allow(clippy::too_many_arguments)]
     fn decide_incoming(
         &self, st: &mut ManagerState<SignerOf<K>>, out: &mut Outbox, node_id: PublicKey,
-        channel_id: ChannelId, add: &AddHtlc, height: u32, now: u64,
+        channel_id: ChannelId, add: &AddHtlc, over_dust_limit: bool, height: u32, now: u64,
     ) -> IncomingAction {
         let htlc = IncomingHtlc {
             onion: &add.onion,
@@ -426,6 +428,16 @@ where
             }
         };
         let secret = peeled.shared_secret.secret_bytes();
+        if over_dust_limit {
+            log_debug!(
+                self.logger,
+                channel = Some(channel_id),
+                "Failing HTLC {} back: it exceeds our dust exposure limit",
+                add.htlc_id
+            );
+            let reason = FailureReason::TemporaryChannelFailure { channel_update: Vec::new() };
+            return IncomingAction::Fail { reason: Self::fail_reason(secret, reason) };
+        }
         let unknown = FailureReason::IncorrectOrUnknownPaymentDetails { htlc_msat: add.amount_msat, height };
         let (payment_data, amt) = match peeled.next_hop {
             NextHop::Receive { payment_data, amt_to_forward_msat, .. } => (payment_data, amt_to_forward_msat),
