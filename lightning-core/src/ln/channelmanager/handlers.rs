@@ -607,7 +607,7 @@ where
 
     fn handle_commitment_signed(&self, their_node_id: PublicKey, msg: &msgs::CommitmentSigned) {
         self.with_funded_mut(their_node_id, msg.channel_id, |this, mc, out| {
-            let (raa, update) = mc.chan.commitment_signed(&this.secp_ctx, msg)?;
+            let (raa, update) = mc.chan.commitment_signed(msg)?;
             this.apply_monitor_update(mc, &update)?;
             mc.send(out, MessageSendEvent::SendRevokeAndACK { node_id: their_node_id, msg: raa });
             this.sign_and_send_commitment(mc, out)?;
