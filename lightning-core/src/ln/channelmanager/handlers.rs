@@ -324,7 +324,23 @@ where
         {
             let mut st = self.state.lock();
             let Some(peer) = st.peers.get_mut(&their_node_id) else { return };
-            if self.config.manual_accept_inbound_channels {
+            let retried = peer.open_requests.contains_key(&msg.temporary_channel_id);
+            if !retried && peer.unfunded_inbound_count() >= MAX_UNFUNDED_CHANNELS_PER_PEER {
+                log_debug!(
+                    self.logger,
+                    peer = Some(their_node_id),
+                    "Refusing open_channel: too many unfunded"
+                );
+                out.msgs.push(MessageSendEvent::HandleError {
+                    node_id: their_node_id,
+                    action: ErrorAction::SendErrorMessage {
+                        msg: ErrorMessage::new(
+                            msg.temporary_channel_id,
+                            "too many unfunded channels: fund the ones you opened first",
+                        ),
+                    },
+                });
+            } else if self.config.manual_accept_inbound_channels {
                 let channel_type = msg.channel_type.clone().unwrap_or_else(|| {
                     let mut ct = ChannelTypeFeatures::empty();
                     ct.set_static_remote_key_required();

@@ -316,6 +316,21 @@ pub struct ChannelManager<M, T, F, R, L, K: KeysInterface> {
 /// The minimum final CLTV delta we accept for payments to us.
 pub const MIN_FINAL_CLTV_EXPIRY_DELTA: u32 = 18;
 
+/// The most inbound channels a peer may have waiting for funding (accepted
+/// or awaiting manual acceptance) at once; more `open_channel`s are refused,
+/// so a peer cannot make us hold unbounded state (LDK uses the same bound).
+pub const MAX_UNFUNDED_CHANNELS_PER_PEER: usize = 4;
+
+impl<S: EcdsaChannelSigner> PeerState<S> {
+    /// Inbound channels of the peer not funded yet, and requests waiting
+    /// for manual acceptance.
+    pub(crate) fn unfunded_inbound_count(&self) -> usize {
+        let accepted =
+            self.channels.values().filter(|p| matches!(p, ChannelPhase::UnfundedInbound(_))).count();
+        accepted.saturating_add(self.open_requests.len())
+    }
+}
+
 impl<M, T, F, R, L, K> ChannelManager<M, T, F, R, L, K>
 where
     M: Watch<SignerOf<K>>,
@@ -736,6 +751,18 @@ where
         let Some(peer) = st.peers.get_mut(&node_id) else { return };
         match result {
             Ok((accept, chan)) => {
+                if peer.unfunded_inbound_count() >= MAX_UNFUNDED_CHANNELS_PER_PEER {
+                    out.msgs.push(MessageSendEvent::HandleError {
+                        node_id,
+                        action: ErrorAction::SendErrorMessage {
+                            msg: ErrorMessage::new(
+                                msg.temporary_channel_id,
+                                "too many unfunded channels: fund the ones you opened first",
+                            ),
+                        },
+                    });
+                    return;
+                }
                 if peer.channels.contains_key(&msg.temporary_channel_id) {
                     out.msgs.push(MessageSendEvent::HandleError {
                         node_id,

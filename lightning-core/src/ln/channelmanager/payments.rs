@@ -487,7 +487,7 @@ where
             cltv_expiry: add.cltv_expiry,
             shared_secret: secret,
         });
-        let received: u64 = entry.htlcs.iter().map(|h| h.amount_msat).sum();
+        let received = entry.htlcs.iter().fold(0u64, |sum, h| sum.saturating_add(h.amount_msat));
         if received >= entry.total_msat {
             entry.notified = true;
             out.events.push(Event::PaymentClaimable {
@@ -521,7 +521,7 @@ where
                     Some(ChannelPhase::Funded(mc)) => {
                         match mc.chan.get_update_fulfill_htlc(htlc.htlc_id, payment_preimage) {
                             Ok(Some((msg, update))) => {
-                                claimed += htlc.amount_msat;
+                                claimed = claimed.saturating_add(htlc.amount_msat);
                                 self.apply_monitor_update(mc, &update).and_then(|_| {
                                     let updates = CommitmentUpdate {
                                         update_fulfill_htlcs: msg.into_iter().collect(),
