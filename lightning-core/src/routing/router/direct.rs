@@ -1,7 +1,9 @@
 //! Routing over a direct channel: the payee is one of our peers, so the
-//! route is one hop over our channel with it. [`DirectRouter`] does only
-//! this (no graph needed); [`super::DefaultRouter`] falls back to it when
-//! its graph search finds nothing.
+//! route is one hop over our channel with it (no fee, no intermediate node
+//! to hide the final CLTV from). [`DirectRouter`] does only this (no graph
+//! needed); [`super::DefaultRouter`] tries it first and searches the graph
+//! when the payee is not a peer or no single channel with it can carry the
+//! amount.
 
 use super::types::{FirstHop, Path, Route, RouteError, RouteHop, RouteParameters};
 use super::Router;
@@ -10,14 +12,17 @@ use crate::prelude::*;
 use crate::routing::gossip::NodeId;
 
 /// A one-hop route from `payer` to the payee of `route_params` over the
-/// first hop to the payee that can carry the amount (the one with the most
-/// room if several can). Fails with [`RouteError::PayeeUnreachable`] if no
-/// first hop reaches the payee, [`RouteError::InsufficientLiquidity`] if
-/// none can carry the amount.
+/// first hop to the payee that can carry the whole amount (the one with the
+/// most room if several can), skipping the channels the parameters list as
+/// failed. Fails with [`RouteError::PayeeUnreachable`] if no first hop
+/// reaches the payee, [`RouteError::InsufficientLiquidity`] if none can
+/// carry the amount, [`RouteError::CltvLimitTooLow`] if the final CLTV
+/// delta alone exceeds the limit.
 pub fn find_direct_route(
     payer: &NodeId, route_params: &RouteParameters, first_hops: Option<&[&FirstHop]>,
 ) -> Result<Route, RouteError> {
-    let payee = route_params.payment_params.payee_pubkey;
+    let p = &route_params.payment_params;
+    let payee = p.payee_pubkey;
     let amount_msat = route_params.final_value_msat;
     if *payer == payee {
         return Err(RouteError::PayerIsPayee);
@@ -25,8 +30,16 @@ pub fn find_direct_route(
     if amount_msat == 0 {
         return Err(RouteError::ZeroAmount);
     }
-    let to_payee: Vec<&FirstHop> =
-        first_hops.unwrap_or(&[]).iter().copied().filter(|h| h.counterparty_node_id == payee).collect();
+    if p.final_cltv_expiry_delta > p.max_total_cltv_expiry_delta {
+        return Err(RouteError::CltvLimitTooLow);
+    }
+    let to_payee: Vec<&FirstHop> = first_hops
+        .unwrap_or(&[])
+        .iter()
+        .copied()
+        .filter(|h| h.counterparty_node_id == payee)
+        .filter(|h| !p.previously_failed_channels.contains(&h.short_channel_id))
+        .collect();
     if to_payee.is_empty() {
         return Err(RouteError::PayeeUnreachable);
     }
@@ -123,5 +136,52 @@ mod tests {
             5_000_000,
         );
         assert_eq!(DirectRouter.find_route(&us, &to_self, Some(&refs)), Err(RouteError::PayerIsPayee));
+        // A channel that failed this payment before is not used again; a
+        // final CLTV delta over the limit is refused.
+        let mut retry = params.clone();
+        retry.payment_params.previously_failed_channels = vec![3];
+        let route = DirectRouter.find_route(&us, &retry, Some(&refs)).unwrap();
+        assert_eq!(route.paths[0].hops[0].short_channel_id, 2);
+        let mut slow = params.clone();
+        slow.payment_params.final_cltv_expiry_delta = slow.payment_params.max_total_cltv_expiry_delta + 1;
+        assert_eq!(DirectRouter.find_route(&us, &slow, Some(&refs)), Err(RouteError::CltvLimitTooLow));
+    }
+
+    #[test]
+    fn default_router_pays_a_peer_directly_and_splits_when_no_channel_can() {
+        use crate::ln::features::Bolt11InvoiceFeatures;
+        use crate::routing::gossip::NetworkGraph;
+        use crate::routing::router::DefaultRouter;
+        use crate::routing::scoring::FixedPenaltyScorer;
+        use crate::sync::Mutex;
+        let (us, payee) = (node(1), node(2));
+        let graph = NetworkGraph::new(bitcoin::blockdata::constants::ChainHash::REGTEST);
+        let scorer = Mutex::new(FixedPenaltyScorer::with_penalty(0));
+        let router = DefaultRouter::new(&graph, &scorer, (), [5; 32]);
+        let hops = [hop(payee, 2, 6_000_000), hop(payee, 3, 6_000_000)];
+        let refs: Vec<&FirstHop> = hops.iter().collect();
+        let mut features = Bolt11InvoiceFeatures::empty();
+        features.set_variable_length_onion_required();
+        features.set_payment_secret_required();
+        features.set_basic_mpp_optional();
+        let payment_params = PaymentParameters::from_node_id(payee, 40).with_bolt11_features(features);
+        // One channel can carry it: the direct route, exactly as DirectRouter
+        // gives it (no search, so no shadow CLTV offset).
+        let one = RouteParameters::from_payment_params_and_value(payment_params.clone(), 5_000_000);
+        let route = router.find_route(&us, &one, Some(&refs)).unwrap();
+        assert_eq!(route, DirectRouter.find_route(&us, &one, Some(&refs)).unwrap());
+        // None can: the graph search splits it over both channels.
+        let split = RouteParameters::from_payment_params_and_value(payment_params, 10_000_000);
+        assert_eq!(DirectRouter.find_route(&us, &split, Some(&refs)), Err(RouteError::InsufficientLiquidity));
+        let route = router.find_route(&us, &split, Some(&refs)).unwrap();
+        assert_eq!(route.paths.len(), 2);
+        assert_eq!(route.total_amount_msat(), 10_000_000);
+        assert!(route.paths.iter().all(|p| p.hops.len() == 1 && p.hops[0].pubkey == payee));
+        // Not a peer and not in the graph: unreachable.
+        let stranger = RouteParameters::from_payment_params_and_value(
+            PaymentParameters::from_node_id(node(9), 40),
+            1_000,
+        );
+        assert_eq!(router.find_route(&us, &stranger, Some(&refs)), Err(RouteError::PayeeUnreachable));
     }
 }

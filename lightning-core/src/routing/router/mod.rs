@@ -1,10 +1,10 @@
 //! Finding routes: [`find_route`] and the [`Router`] trait the
 //! `ChannelManager` pays through.
 //!
-//! Two routers come with the crate: [`DefaultRouter`] (the usual one:
-//! [`find_route`] over the network graph with a scorer, falling back to a
-//! direct channel when the payee is a peer the search could not reach) and
-//! [`DirectRouter`] (direct channels only, for nodes without a graph).
+//! Two routers come with the crate: [`DefaultRouter`] (the usual one: a
+//! peer over our direct channel with it, anyone else by [`find_route`] over
+//! the network graph with a scorer) and [`DirectRouter`] (direct channels
+//! only, for nodes without a graph).
 //!
 //! The search runs backwards from the payee (Dijkstra over fees plus scorer
 //! penalties), so the amount each hop forwards is known exactly when the hop
@@ -97,10 +97,10 @@ impl<R: Router + ?Sized> Router for alloc::sync::Arc<R> {
 /// search gets its own seed, derived from the router's seed and a call
 /// counter, so repeated payments do not all take the same randomised path.
 ///
-/// When the search fails and one of our channels goes to the payee and can
-/// carry the amount, the payment goes over it directly
-/// ([`find_direct_route`]): a peer is always payable, whatever the graph
-/// knows.
+/// A peer is paid over our channel with it when one can carry the whole
+/// amount ([`find_direct_route`]: no fee, no search, whatever the graph
+/// knows); anyone else, or an amount only several paths can carry (our
+/// channels with the peer included), goes through [`find_route`].
 ///
 /// `G` and `SP` are anything that dereferences to the graph and the locked
 /// scorer: references (`&NetworkGraph`) or shared pointers
@@ -162,16 +162,12 @@ where
     fn find_route(
         &self, payer: &NodeId, route_params: &RouteParameters, first_hops: Option<&[&FirstHop]>,
     ) -> Result<Route, RouteError> {
-        let seed = self.next_seed();
-        let found = {
-            let graph = self.network_graph.read_only();
-            let scorer = self.scorer.lock();
-            find_route(payer, route_params, &graph, first_hops, &*scorer, &self.score_params, &seed)
-        };
-        match found {
-            Ok(route) => Ok(route),
-            Err(e @ (RouteError::PayerIsPayee | RouteError::ZeroAmount)) => Err(e),
-            Err(e) => find_direct_route(payer, route_params, first_hops).map_err(|_| e),
+        if let Ok(direct) = find_direct_route(payer, route_params, first_hops) {
+            return Ok(direct);
         }
+        let seed = self.next_seed();
+        let graph = self.network_graph.read_only();
+        let scorer = self.scorer.lock();
+        find_route(payer, route_params, &graph, first_hops, &*scorer, &self.score_params, &seed)
     }
 }
