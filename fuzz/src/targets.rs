@@ -213,11 +213,11 @@ pub fn channel_state_machine(data: &[u8]) {
                 let to = 1 - from;
                 let amount = 1_000 + u64::from(arg) * 97_000;
                 let (hash, secret) = net.nodes[to].node.create_inbound_payment(None, 3600);
-                let params = lightning_core::ln::channelmanager::RouteParameters {
-                    payee_pubkey: net.nodes[to].node_id,
-                    final_value_msat: amount,
-                    final_cltv_expiry_delta: 40,
-                };
+                let params = lightning_core::routing::router::RouteParameters::for_payee(
+                    &net.nodes[to].node_id,
+                    amount,
+                    40,
+                );
                 let _ = net.nodes[from].node.send_payment(
                     hash,
                     lightning_core::ln::channelmanager::RecipientOnionFields::secret_only(secret),
@@ -315,10 +315,11 @@ pub fn channel_manager(data: &[u8]) {
 /// [`channel_manager`]'s work; returns the number of channels of the
 /// manager read, if it was accepted (for checking the seeds).
 pub fn channel_manager_round_trip(data: &[u8]) -> Option<usize> {
-    use lightning_core::ln::channelmanager::{ChannelManager, ChannelManagerReadArgs, DirectRouter};
+    use lightning_core::ln::channelmanager::{ChannelManager, ChannelManagerReadArgs};
     use lightning_core::ln::functional_test_utils::{
         TestBroadcaster, TestFeeEstimator, TestLogger, TestWatch,
     };
+    use lightning_core::routing::router::DirectRouter;
     use lightning_core::sign::KeysManager;
     use std::sync::Arc;
     let read = |bytes: &[u8]| {

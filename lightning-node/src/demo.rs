@@ -20,12 +20,15 @@ use lightning_core::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate
 use lightning_core::chain::{BestBlock, ChannelMonitorUpdateStatus, Filter, Listen, WatchedOutput};
 use lightning_core::events::{ClosureReason, Event};
 use lightning_core::ln::channelmanager::{
-    ChainParameters, ChannelManager, DirectRouter, RecipientOnionFields, RouteParameters,
+    ChainParameters, ChannelManager, RecipientOnionFields, SimpleDefaultRouter,
 };
 use lightning_core::ln::msgs::IgnoringMessageHandler;
 use lightning_core::ln::peer_handler::{MessageHandler, PeerManager};
 use lightning_core::ln::types::PaymentId;
-use lightning_core::sign::{InMemorySigner, KeysManager};
+use lightning_core::routing::gossip::NetworkGraph;
+use lightning_core::routing::router::{DefaultRouter, RouteParameters};
+use lightning_core::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringDecayParameters};
+use lightning_core::sign::{EntropySource, InMemorySigner, KeysManager};
 use lightning_core::util::config::UserConfig;
 use lightning_core::util::logger::NullLogger;
 use lightning_net_tokio::{PeerManagerDriver, SocketDescriptor};
@@ -161,7 +164,7 @@ type DemoChannelManager = ChannelManager<
     Arc<DemoChainMonitor>,
     Arc<SimChain>,
     Arc<DemoFees>,
-    DirectRouter,
+    SimpleDefaultRouter,
     DemoLogger,
     KeysManager,
 >;
@@ -198,12 +201,20 @@ impl DemoNode {
         config.channel_handshake_config.our_max_accepted_htlcs = 2 * WINDOW as u16;
         // Most demo payments are below the dust limit: allow a window of them.
         config.channel_config.max_dust_htlc_exposure_msat = 2 * WINDOW as u64 * MAX_PAYMENT_MSAT;
+        // The usual router: the graph (empty here: bob is alice's peer, paid
+        // over their channel) and a probabilistic scorer.
+        let graph =
+            Arc::new(NetworkGraph::new(lightning_core::bitcoin::blockdata::constants::ChainHash::REGTEST));
+        let scorer = Arc::new(lightning_core::sync::Mutex::new(ProbabilisticScorer::new(
+            ProbabilisticScoringDecayParameters::default(),
+        )));
+        let router = DefaultRouter::new(graph, scorer, Default::default(), keys.get_secure_random_bytes());
         let manager = Arc::new(
             ChannelManager::new(
                 fees,
                 Arc::clone(&chain_monitor),
                 Arc::clone(chain),
-                DirectRouter,
+                router,
                 DemoLogger(if seed == 1 { "alice" } else { "bob" }),
                 keys,
                 config,
@@ -377,11 +388,7 @@ pub async fn run(json_output: bool) -> Result<(), String> {
             let amount = rng.range(MIN_PAYMENT_MSAT, MAX_PAYMENT_MSAT);
             let (hash, secret) = bob.manager.create_inbound_payment(Some(amount), 3600);
             let id = PaymentId(hash.0);
-            let params = RouteParameters {
-                payee_pubkey: bob.id(),
-                final_value_msat: amount,
-                final_cltv_expiry_delta: 40,
-            };
+            let params = RouteParameters::for_payee(&bob.id(), amount, 40);
             sent += 1;
             match alice.manager.send_payment(hash, RecipientOnionFields::secret_only(secret), id, params) {
                 Ok(()) => {

@@ -14,12 +14,13 @@ use crate::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate, Monitor
 use crate::chain::test_utils::{TestFilter, TestPersister};
 use crate::chain::{BestBlock, ChannelMonitorUpdateStatus, Listen, Watch};
 use crate::events::{Event, MessageSendEvent, MessageSendEventsProvider};
-use crate::ln::channelmanager::{
-    ChainParameters, ChannelManager, DirectRouter, RecipientOnionFields, RouteParameters,
-};
+use crate::ln::channelmanager::{ChainParameters, ChannelManager, RecipientOnionFields};
 use crate::ln::msgs::{BaseMessageHandler, ChannelMessageHandler, ErrorAction, Init};
 use crate::ln::types::{ChannelId, PaymentHash, PaymentId, PaymentPreimage};
 use crate::prelude::*;
+use crate::routing::gossip::NetworkGraph;
+use crate::routing::router::{DefaultRouter, RouteParameters};
+use crate::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringDecayParameters};
 use crate::sign::{InMemorySigner, KeysManager};
 use crate::sync::Mutex;
 use crate::util::config::UserConfig;
@@ -177,15 +178,27 @@ impl Watch<InMemorySigner> for TestWatch {
     }
 }
 
+/// The router of a test node: the usual [`DefaultRouter`] over the node's
+/// own graph (empty unless a test fills it) and probabilistic scorer, so
+/// peers are paid over the direct channel it finds or falls back to.
+pub type TestRouter = DefaultRouter<Arc<NetworkGraph>, Arc<Mutex<ProbabilisticScorer>>, ProbabilisticScorer>;
+
 /// The `ChannelManager` type of a test node.
 pub type TestChannelManager = ChannelManager<
     Arc<TestWatch>,
     Arc<TestBroadcaster>,
     Arc<TestFeeEstimator>,
-    DirectRouter,
+    TestRouter,
     Arc<TestLogger>,
     KeysManager,
 >;
+
+/// A [`TestRouter`] over `network_graph` and `scorer`.
+pub fn test_router(
+    network_graph: &Arc<NetworkGraph>, scorer: &Arc<Mutex<ProbabilisticScorer>>,
+) -> TestRouter {
+    DefaultRouter::new(Arc::clone(network_graph), Arc::clone(scorer), Default::default(), [7; 32])
+}
 
 /// One node of a test network.
 pub struct Node {
@@ -199,6 +212,10 @@ pub struct Node {
     pub fee_estimator: Arc<TestFeeEstimator>,
     /// Its logger.
     pub logger: Arc<TestLogger>,
+    /// The network graph its router searches.
+    pub network_graph: Arc<NetworkGraph>,
+    /// Its router's scorer.
+    pub scorer: Arc<Mutex<ProbabilisticScorer>>,
     /// Its node id.
     pub node_id: PublicKey,
     /// Its seed.
@@ -253,11 +270,14 @@ impl Node {
             Arc::clone(&fee_estimator),
             Arc::clone(&logger),
         ));
+        let network_graph = Arc::new(NetworkGraph::new(bitcoin::blockdata::constants::ChainHash::REGTEST));
+        let scorer =
+            Arc::new(Mutex::new(ProbabilisticScorer::new(ProbabilisticScoringDecayParameters::default())));
         let node = ChannelManager::new(
             Arc::clone(&fee_estimator),
             Arc::clone(&watch),
             Arc::clone(&broadcaster),
-            DirectRouter,
+            test_router(&network_graph, &scorer),
             Arc::clone(&logger),
             keys,
             config,
@@ -267,7 +287,7 @@ impl Node {
         )
         .expect("KeysManager always has a node id");
         let node_id = node.get_our_node_id();
-        Node { node, watch, broadcaster, fee_estimator, logger, node_id, seed, config }
+        Node { node, watch, broadcaster, fee_estimator, logger, network_graph, scorer, node_id, seed, config }
     }
 
     /// Takes the node's pending message events.
@@ -500,11 +520,9 @@ impl Network {
         let (hash, secret) = self.nodes[to].node.create_inbound_payment(Some(amount_msat), 3600);
         let preimage = self.nodes[to].node.get_payment_preimage(hash, secret).expect("our own invoice");
         let id = PaymentId(hash.0);
-        let params = RouteParameters {
-            payee_pubkey: self.nodes[to].node_id,
-            final_value_msat: amount_msat,
-            final_cltv_expiry_delta: 40,
-        };
+        let mut params = RouteParameters::for_payee(&self.nodes[to].node_id, amount_msat, 40);
+        // Exact expiries (height + 40), so tests can mine up to them.
+        params.payment_params.max_shadow_cltv_expiry_delta_offset = 0;
         self.nodes[from]
             .node
             .send_payment(hash, RecipientOnionFields::secret_only(secret), id, params)

@@ -20,7 +20,7 @@ use bitcoin::Transaction;
 use super::SignError;
 use crate::ln::chan_utils::{
     ChannelPublicKeys, ChannelTransactionParameters, ClosingTransaction, CommitmentTransaction,
-    HTLCOutputInCommitment, HolderCommitmentTransaction,
+    HTLCOutputInCommitment, HolderCommitmentTransaction, TxCreationKeys,
 };
 use crate::prelude::*;
 
@@ -43,6 +43,14 @@ pub trait ChannelSigner {
 
     /// Our per-commitment point for `commitment_number`.
     fn get_per_commitment_point(&self, commitment_number: u64) -> Result<PublicKey, SignError>;
+
+    /// The keys of our commitment `commitment_number`, derived from our
+    /// per-commitment point and both sides' basepoints (requires the channel
+    /// parameters). The channel builds our commitments with these, so the
+    /// signer's own check that a holder commitment is built on its keys
+    /// finds keys it derived itself (and may have kept) instead of deriving
+    /// them a second time.
+    fn get_holder_tx_keys(&self, commitment_number: u64) -> Result<TxCreationKeys, SignError>;
 
     /// Reveals the per-commitment secret of our commitment
     /// `commitment_number`, revoking it. Refused unless commitment

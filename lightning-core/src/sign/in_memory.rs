@@ -12,14 +12,16 @@ use super::SignError;
 use crate::io;
 use crate::ln::chan_utils::signing::{sign_p2wsh_input, verify_holder_commitment_signatures};
 use crate::ln::chan_utils::{
-    build_commitment_secret, commitment_secret_index, derive_private_key, derive_private_revocation_key,
-    derive_public_key, get_anchor_redeemscript, get_htlc_redeemscript, get_revokeable_redeemscript,
-    get_to_countersignatory_with_anchors_redeemscript, ChannelPublicKeys, ChannelTransactionParameters,
-    ClosingTransaction, CommitmentFormat, CommitmentTransaction, CounterpartyCommitmentSecrets,
-    HTLCOutputInCommitment, HolderCommitmentTransaction, TxCreationKeys, ANCHOR_OUTPUT_VALUE_SATOSHI,
+    build_commitment_secret, commitment_secret_index, derive_private_key_with_basepoint,
+    derive_private_revocation_key, get_anchor_redeemscript, get_htlc_redeemscript,
+    get_revokeable_redeemscript, get_to_countersignatory_with_anchors_redeemscript, ChannelPublicKeys,
+    ChannelTransactionParameters, ClosingTransaction, CommitmentFormat, CommitmentTransaction,
+    CounterpartyCommitmentSecrets, HTLCOutputInCommitment, HolderCommitmentTransaction, TxCreationKeys,
+    ANCHOR_OUTPUT_VALUE_SATOSHI,
 };
 use crate::ln::msgs::DecodeError;
 use crate::prelude::*;
+use crate::sync::Mutex;
 use crate::util::ser::{Readable, Writeable};
 
 /// The secrets of one channel. Not `Debug`, so they are never logged.
@@ -110,6 +112,48 @@ impl Readable for SignerPolicyState {
     }
 }
 
+/// How many per-commitment points [`KeyCache`] keeps (a payment touches our
+/// current, next and next-but-one commitments).
+const CACHED_POINTS: usize = 4;
+/// How many holder commitments' keys [`KeyCache`] keeps (the current one and
+/// the one being validated).
+const CACHED_HOLDER_KEYS: usize = 2;
+
+/// Per-commitment points and holder commitment keys the signer derived, by
+/// commitment number, newest last. Each is a pure function of the signer's
+/// own secrets and the channel parameters (which cannot change once
+/// provided), so a hit is exactly what deriving again would give: the cache
+/// saves elliptic-curve work, never a check. Nothing from a peer or the
+/// channel goes in.
+#[derive(Default)]
+struct KeyCache(Mutex<KeyCacheEntries>);
+
+#[derive(Clone, Default)]
+struct KeyCacheEntries {
+    points: VecDeque<(u64, PublicKey)>,
+    holder_keys: VecDeque<(u64, TxCreationKeys)>,
+}
+
+impl Clone for KeyCache {
+    fn clone(&self) -> Self {
+        KeyCache(Mutex::new(self.0.lock().clone()))
+    }
+}
+
+fn cache_get<T: Copy>(entries: &VecDeque<(u64, T)>, number: u64) -> Option<T> {
+    entries.iter().rev().find(|(n, _)| *n == number).map(|(_, v)| *v)
+}
+
+fn cache_put<T>(entries: &mut VecDeque<(u64, T)>, number: u64, value: T, capacity: usize) {
+    if entries.iter().any(|(n, _)| *n == number) {
+        return;
+    }
+    if entries.len() >= capacity {
+        entries.pop_front();
+    }
+    entries.push_back((number, value));
+}
+
 /// The default channel signer: the channel's secrets in memory.
 #[derive(Clone)]
 pub struct InMemorySigner {
@@ -120,6 +164,7 @@ pub struct InMemorySigner {
     channel_parameters: Option<ChannelTransactionParameters>,
     policy: SignerPolicyState,
     secp_ctx: Secp256k1<All>,
+    cache: KeyCache,
 }
 
 impl core::fmt::Debug for InMemorySigner {
@@ -156,6 +201,7 @@ impl InMemorySigner {
             channel_parameters: None,
             policy: SignerPolicyState::default(),
             secp_ctx,
+            cache: KeyCache::default(),
         }
     }
 
@@ -187,11 +233,17 @@ impl InMemorySigner {
         commitment_number < self.policy.holder_revoked_below
     }
 
-    /// Our keys for our commitment `commitment_number`.
+    /// Our keys for our commitment `commitment_number` (kept in the cache).
     fn holder_tx_keys(&self, commitment_number: u64) -> Result<TxCreationKeys, SignError> {
+        if let Some(keys) = cache_get(&self.cache.0.lock().holder_keys, commitment_number) {
+            return Ok(keys);
+        }
         let params = self.params()?;
         let point = self.get_per_commitment_point(commitment_number)?;
-        Ok(TxCreationKeys::derive_new(&self.secp_ctx, &point, &self.pubkeys, &params.counterparty().pubkeys))
+        let keys =
+            TxCreationKeys::derive_new(&self.secp_ctx, &point, &self.pubkeys, &params.counterparty().pubkeys);
+        cache_put(&mut self.cache.0.lock().holder_keys, commitment_number, keys, CACHED_HOLDER_KEYS);
+        Ok(keys)
     }
 
     /// The keys of the counterparty's commitment built on `point`.
@@ -277,9 +329,18 @@ impl ChannelSigner for InMemorySigner {
     }
 
     fn get_per_commitment_point(&self, commitment_number: u64) -> Result<PublicKey, SignError> {
+        if let Some(point) = cache_get(&self.cache.0.lock().points, commitment_number) {
+            return Ok(point);
+        }
         let secret = self.commitment_secret(commitment_number)?;
         let key = SecretKey::from_slice(&secret).map_err(|_| SignError::InvalidInput)?;
-        Ok(PublicKey::from_secret_key(&self.secp_ctx, &key))
+        let point = PublicKey::from_secret_key(&self.secp_ctx, &key);
+        cache_put(&mut self.cache.0.lock().points, commitment_number, point, CACHED_POINTS);
+        Ok(point)
+    }
+
+    fn get_holder_tx_keys(&self, commitment_number: u64) -> Result<TxCreationKeys, SignError> {
+        self.holder_tx_keys(commitment_number)
     }
 
     fn release_commitment_secret(&mut self, commitment_number: u64) -> Result<[u8; 32], SignError> {
@@ -356,15 +417,20 @@ impl EcdsaChannelSigner for InMemorySigner {
             return Err(refused("counterparty commitment already revoked"));
         }
         let keys = commitment_tx.keys();
-        let expected_htlc_key =
-            derive_public_key(&self.secp_ctx, &keys.per_commitment_point, &self.pubkeys.htlc_basepoint);
-        if keys.countersignatory_htlc_key != expected_htlc_key {
+        // Our HTLC key on this commitment, and the check that the
+        // commitment carries its public key (we are its countersignatory):
+        // one multiplication instead of deriving the public key and the
+        // private key separately.
+        let htlc_key = derive_private_key_with_basepoint(
+            &keys.per_commitment_point,
+            &self.secrets.htlc_base_key,
+            &self.pubkeys.htlc_basepoint,
+        );
+        if keys.countersignatory_htlc_key != PublicKey::from_secret_key(&self.secp_ctx, &htlc_key) {
             return Err(refused("commitment is not the counterparty's (we are not its countersignatory)"));
         }
         self.check_funding_input(commitment_tx.transaction())?;
         let commitment_sig = self.sign_funding_input(commitment_tx.transaction())?;
-        let htlc_key =
-            derive_private_key(&self.secp_ctx, &keys.per_commitment_point, &self.secrets.htlc_base_key);
         let sighash_type = commitment_tx.format().countersignatory_htlc_sighash_type();
         let mut htlc_sigs = Vec::with_capacity(commitment_tx.nondust_htlc_count());
         for i in 0..commitment_tx.nondust_htlc_count() {
@@ -410,7 +476,11 @@ impl EcdsaChannelSigner for InMemorySigner {
         }
         let keys = self.holder_tx_keys(commitment_number)?;
         let script = get_htlc_redeemscript(htlc, self.params()?.commitment_format(), &keys);
-        let key = derive_private_key(&self.secp_ctx, &keys.per_commitment_point, &self.secrets.htlc_base_key);
+        let key = derive_private_key_with_basepoint(
+            &keys.per_commitment_point,
+            &self.secrets.htlc_base_key,
+            &self.pubkeys.htlc_basepoint,
+        );
         self.sign_input(htlc_tx, input_index, &script, htlc.amount_sat(), EcdsaSighashType::All, &key)
     }
 
@@ -421,10 +491,10 @@ impl EcdsaChannelSigner for InMemorySigner {
         let delay = self.params()?.counterparty().selected_contest_delay;
         let script =
             get_revokeable_redeemscript(&keys.revocation_key, delay, &keys.broadcaster_delayed_payment_key);
-        let key = derive_private_key(
-            &self.secp_ctx,
+        let key = derive_private_key_with_basepoint(
             &keys.per_commitment_point,
             &self.secrets.delayed_payment_base_key,
+            &self.pubkeys.delayed_payment_basepoint,
         );
         self.sign_input(sweep_tx, input_index, &script, amount_sat, EcdsaSighashType::All, &key)
     }
@@ -466,7 +536,11 @@ impl EcdsaChannelSigner for InMemorySigner {
     ) -> Result<Signature, SignError> {
         let keys = self.counterparty_tx_keys(per_commitment_point)?;
         let script = get_htlc_redeemscript(htlc, self.params()?.commitment_format(), &keys);
-        let key = derive_private_key(&self.secp_ctx, per_commitment_point, &self.secrets.htlc_base_key);
+        let key = derive_private_key_with_basepoint(
+            per_commitment_point,
+            &self.secrets.htlc_base_key,
+            &self.pubkeys.htlc_basepoint,
+        );
         self.sign_input(claim_tx, input_index, &script, htlc.amount_sat(), EcdsaSighashType::All, &key)
     }
 
@@ -526,5 +600,100 @@ impl EcdsaChannelSigner for InMemorySigner {
     ) -> Result<Signature, SignError> {
         let hash = sha256d::Hash::hash(signed_bytes);
         Ok(self.secp_ctx.sign_ecdsa(&Message::from_digest(hash.to_byte_array()), &self.secrets.funding_key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ln::chan_utils::ChannelSideParameters;
+    use crate::ln::features::ChannelTypeFeatures;
+    use crate::sign::{KeysManager, SignerProvider};
+    use bitcoin::hashes::Hash;
+
+    fn signer_pair() -> (InMemorySigner, InMemorySigner) {
+        let mut ours = KeysManager::new(&[1; 32], 0, 0).derive_channel_signer(100_000, [0xaa; 32]);
+        let mut theirs = KeysManager::new(&[2; 32], 0, 0).derive_channel_signer(100_000, [0xbb; 32]);
+        let a = ChannelSideParameters { pubkeys: *ours.pubkeys(), selected_contest_delay: 144 };
+        let b = ChannelSideParameters { pubkeys: *theirs.pubkeys(), selected_contest_delay: 144 };
+        let outpoint = bitcoin::OutPoint { txid: bitcoin::Txid::from_byte_array([7; 32]), vout: 0 };
+        let mut channel_type = ChannelTypeFeatures::empty();
+        channel_type.set_static_remote_key_required();
+        let params = |x, y, outbound| {
+            ChannelTransactionParameters::new(x, y, outbound, outpoint, 100_000, channel_type.clone())
+                .unwrap()
+        };
+        ours.provide_channel_parameters(&params(a, b, true)).unwrap();
+        theirs.provide_channel_parameters(&params(b, a, false)).unwrap();
+        (ours, theirs)
+    }
+
+    /// What the signer derives without any cache.
+    fn fresh_keys(signer: &InMemorySigner, n: u64) -> (PublicKey, TxCreationKeys) {
+        let secret = signer.commitment_secret(n).unwrap();
+        let point = PublicKey::from_secret_key(&signer.secp_ctx, &SecretKey::from_slice(&secret).unwrap());
+        let counterparty = signer.params().unwrap().counterparty().pubkeys;
+        (point, TxCreationKeys::derive_new(&signer.secp_ctx, &point, &signer.pubkeys, &counterparty))
+    }
+
+    #[test]
+    fn cached_points_and_keys_are_what_deriving_gives() {
+        let (ours, _) = signer_pair();
+        // In and out of order, past the cache's size, and again (hits).
+        let numbers = [0u64, 1, 2, 1, 7, 3, 4, 5, 6, 0, 5, 6, 1_000, 6];
+        for _ in 0..2 {
+            for n in numbers {
+                let (point, keys) = fresh_keys(&ours, n);
+                assert_eq!(ours.get_per_commitment_point(n).unwrap(), point, "point {n}");
+                assert_eq!(ours.get_holder_tx_keys(n).unwrap(), keys, "keys {n}");
+            }
+        }
+        assert!(ours.cache.0.lock().points.len() <= CACHED_POINTS);
+        assert!(ours.cache.0.lock().holder_keys.len() <= CACHED_HOLDER_KEYS);
+        // A clone keeps what was cached, and still agrees.
+        let copy = ours.clone();
+        assert_eq!(copy.get_holder_tx_keys(6).unwrap(), fresh_keys(&ours, 6).1);
+        // No keys before the channel parameters; an out-of-range number is
+        // refused, never cached.
+        let bare = KeysManager::new(&[1; 32], 0, 0).derive_channel_signer(100_000, [0xaa; 32]);
+        assert_eq!(bare.get_holder_tx_keys(0), Err(SignError::ChannelParametersMissing));
+        assert_eq!(ours.get_per_commitment_point(1 << 48), Err(SignError::InvalidInput));
+    }
+
+    #[test]
+    fn warm_cache_does_not_weaken_the_holder_key_check() {
+        let (mut ours, mut theirs) = signer_pair();
+        let spec = crate::ln::chan_utils::CommitmentSpec {
+            commitment_number: 1,
+            to_broadcaster_value_msat: 60_000_000,
+            to_countersignatory_value_msat: 38_000_000,
+            feerate_per_kw: 253,
+            broadcaster_dust_limit_satoshis: 546,
+            htlcs: Vec::new(),
+        };
+        let params = ours.params().unwrap().clone();
+        // Warm the cache for commitment 1, then offer commitment 1 built on
+        // the keys of commitment 2: refused, as with a cold cache.
+        let _ = ours.get_holder_tx_keys(1).unwrap();
+        let wrong_keys = ours.get_holder_tx_keys(2).unwrap();
+        let forged =
+            CommitmentTransaction::build(spec.clone(), wrong_keys, &params.as_holder_broadcastable());
+        let (sig, htlc_sigs) = theirs.sign_counterparty_commitment(&forged).unwrap();
+        let forged = HolderCommitmentTransaction::new(forged, sig, htlc_sigs).unwrap();
+        assert!(matches!(ours.validate_holder_commitment(&forged), Err(SignError::Refused(_))));
+        assert!(matches!(ours.sign_holder_commitment(&forged), Err(SignError::Refused(_))));
+        // The same commitment on the right keys is accepted (signed by a
+        // counterparty signer that has not seen the forged one).
+        let right = CommitmentTransaction::build(
+            spec,
+            ours.get_holder_tx_keys(1).unwrap(),
+            &params.as_holder_broadcastable(),
+        );
+        let (sig, htlc_sigs) = signer_pair().1.sign_counterparty_commitment(&right).unwrap();
+        let right = HolderCommitmentTransaction::new(right, sig, htlc_sigs).unwrap();
+        ours.validate_holder_commitment(&right).unwrap();
+        // And the counterparty's commitment is still refused as ours to
+        // countersign when we are its broadcaster.
+        assert!(matches!(ours.sign_counterparty_commitment(right.commitment()), Err(SignError::Refused(_))));
     }
 }

@@ -60,7 +60,17 @@ pub fn derive_private_key<C: Signing>(
     secp_ctx: &Secp256k1<C>, per_commitment_point: &PublicKey, basepoint_secret: &SecretKey,
 ) -> SecretKey {
     let basepoint = PublicKey::from_secret_key(secp_ctx, basepoint_secret);
-    let tweak = scalar_of(tweak_of(per_commitment_point, &basepoint));
+    derive_private_key_with_basepoint(per_commitment_point, basepoint_secret, &basepoint)
+}
+
+/// [`derive_private_key`] for a caller that already knows `basepoint`, the
+/// public key of `basepoint_secret` (a signer keeps its basepoints): saves
+/// the elliptic-curve multiplication that recomputes it. Given another
+/// point, the result is not the key of [`derive_public_key`].
+pub fn derive_private_key_with_basepoint(
+    per_commitment_point: &PublicKey, basepoint_secret: &SecretKey, basepoint: &PublicKey,
+) -> SecretKey {
+    let tweak = scalar_of(tweak_of(per_commitment_point, basepoint));
     basepoint_secret
         .add_tweak(&tweak)
         .expect("the sum is zero only if the tweak, a hash of the basepoint, is its negated secret")
@@ -187,6 +197,7 @@ mod tests {
         let base = PublicKey::from_secret_key(&secp, &base_secret);
         let private = derive_private_key(&secp, &point, &base_secret);
         assert_eq!(PublicKey::from_secret_key(&secp, &private), derive_public_key(&secp, &point, &base));
+        assert_eq!(derive_private_key_with_basepoint(&point, &base_secret, &base), private);
         let revocation = derive_private_revocation_key(&secp, &per_commitment_secret, &base_secret);
         assert_eq!(
             PublicKey::from_secret_key(&secp, &revocation),

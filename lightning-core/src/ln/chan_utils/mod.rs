@@ -27,8 +27,9 @@ pub use closing::ClosingTransaction;
 pub use commitment::{CommitmentSpec, CommitmentTransaction, HolderCommitmentTransaction};
 pub use htlc_tx::{build_htlc_input_witness, build_htlc_transaction};
 pub use keys::{
-    derive_private_key, derive_private_revocation_key, derive_public_key, derive_public_revocation_key,
-    per_commitment_point_from_secret, ChannelPublicKeys, InvalidSecret, TxCreationKeys,
+    derive_private_key, derive_private_key_with_basepoint, derive_private_revocation_key, derive_public_key,
+    derive_public_revocation_key, per_commitment_point_from_secret, ChannelPublicKeys, InvalidSecret,
+    TxCreationKeys,
 };
 pub use scripts::{
     get_anchor_redeemscript, get_htlc_redeemscript, get_offered_htlc_redeemscript,

@@ -46,6 +46,10 @@ pub struct RevocationOutcome {
     /// The counterparty's HTLCs now irrevocably committed on both sides:
     /// to receive or forward.
     pub committed_incoming: Vec<AddHtlc>,
+    /// Ids of the HTLCs of `committed_incoming` that break our dust
+    /// exposure limit: to fail back with `temporary_channel_failure`
+    /// (see [`super::dust`]).
+    pub over_dust_limit: Vec<u64>,
     /// Our HTLCs the counterparty failed, now irrevocably removed.
     pub failed_outgoing: Vec<FailedOutgoingHtlc>,
     /// Our HTLCs the counterparty fulfilled, now irrevocably removed.
@@ -92,7 +96,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
             .reduce(c.local_changes.proposed.iter(), c.remote_changes.acked.iter())
             .map_err(|e| ChannelError::Close(format!("cannot build the counterparty's commitment: {e:?}")))?;
         let index = c.remote_commit.index + 1;
-        let tx = self.build_commitment(secp_ctx, &contents, index, false, &point);
+        let tx = self.build_counterparty_commitment(secp_ctx, &contents, index, &point);
         let (signature, htlc_signatures) =
             self.signer.sign_counterparty_commitment(&tx).map_err(signer_error)?;
         let htlc_sources = self.htlc_sources(&tx, &contents);
@@ -128,8 +132,12 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
             return close("no commitment to retransmit");
         };
         let next = next.clone();
-        let tx =
-            self.build_commitment(secp_ctx, &next.contents, next.index, false, &next.per_commitment_point);
+        let tx = self.build_counterparty_commitment(
+            secp_ctx,
+            &next.contents,
+            next.index,
+            &next.per_commitment_point,
+        );
         let (signature, htlc_signatures) =
             self.signer.sign_counterparty_commitment(&tx).map_err(signer_error)?;
         Ok(CommitmentSigned { channel_id: self.channel_id, signature, htlc_signatures, funding_txid: None })
@@ -140,7 +148,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
     /// returns the `revoke_and_ack` with the monitor update to persist
     /// before it is sent.
     pub fn commitment_signed(
-        &mut self, secp_ctx: &Secp256k1<All>, msg: &CommitmentSigned,
+        &mut self, msg: &CommitmentSigned,
     ) -> Result<(RevokeAndACK, ChannelMonitorUpdate), ChannelError> {
         if matches!(
             self.state,
@@ -163,8 +171,8 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
             return close("the funder cannot pay our next commitment's fee");
         }
         let index = c.local_commit.index + 1;
-        let point = self.signer.get_per_commitment_point(index).map_err(signer_error)?;
-        let tx = self.build_commitment(secp_ctx, &contents, index, true, &point);
+        let tx = self.build_holder_commitment(&contents, index)?;
+        let point = tx.keys().per_commitment_point;
         let htlc_sources = self.htlc_sources(&tx, &contents);
         let holder = HolderCommitmentTransaction::new(tx, msg.signature, msg.htlc_signatures.clone())
             .map_err(|e| ChannelError::Close(format!("commitment_signed: {e}")))?;
@@ -272,10 +280,17 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                 });
             }
         }
+        let over_dust_limit = self.incoming_over_dust_limit(&committed_incoming);
         let monitor_update = self.next_monitor_update(vec![ChannelMonitorUpdateStep::CommitmentSecret {
             commitment_number: old.index,
             secret: msg.per_commitment_secret,
         }]);
-        Ok(RevocationOutcome { committed_incoming, failed_outgoing, fulfilled_outgoing, monitor_update })
+        Ok(RevocationOutcome {
+            committed_incoming,
+            over_dust_limit,
+            failed_outgoing,
+            fulfilled_outgoing,
+            monitor_update,
+        })
     }
 }

@@ -23,6 +23,7 @@
 //! - [`commitment`]: `commitment_signed` and `revoke_and_ack`, each producing
 //!   the `ChannelMonitorUpdate` that must be persisted before the message
 //!   that depends on it is sent;
+//! - [`dust`]: the dust exposure limit on both commitments;
 //! - [`close`]: `shutdown` and `closing_signed` fee negotiation;
 //! - [`reestablish`]: disconnection and `channel_reestablish`.
 //!
@@ -31,6 +32,7 @@
 
 pub mod close;
 pub mod commitment;
+pub mod dust;
 pub mod establishment;
 pub mod reestablish;
 mod ser;
@@ -321,48 +323,42 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         commit_tx_fee_sat(contents.feerate_per_kw, untrimmed + extra_htlcs, format).saturating_add(anchors)
     }
 
-    /// Builds our commitment `index` (`holder_is_broadcaster`) or the
-    /// counterparty's, built on `per_commitment_point`.
-    pub(crate) fn build_commitment(
+    /// Builds our commitment `index` on the keys our signer derives for it
+    /// (and keeps, so its own check of the commitment derives nothing
+    /// again).
+    pub(crate) fn build_holder_commitment(
+        &self, contents: &CommitmentContents, index: u64,
+    ) -> Result<CommitmentTransaction, ChannelError> {
+        let keys = self.signer.get_holder_tx_keys(index).map_err(signer_error)?;
+        let spec = contents.to_spec(index, true, self.holder_params.dust_limit_satoshis);
+        Ok(CommitmentTransaction::build(spec, keys, &self.params.as_holder_broadcastable()))
+    }
+
+    /// Builds the counterparty's commitment `index` on its
+    /// `per_commitment_point`.
+    pub(crate) fn build_counterparty_commitment(
         &self, secp_ctx: &Secp256k1<All>, contents: &CommitmentContents, index: u64,
-        holder_is_broadcaster: bool, per_commitment_point: &PublicKey,
+        per_commitment_point: &PublicKey,
     ) -> CommitmentTransaction {
         let holder: &ChannelPublicKeys = &self.params.holder().pubkeys;
         let counterparty: &ChannelPublicKeys = &self.params.counterparty().pubkeys;
-        let (keys, dust, directed) = if holder_is_broadcaster {
-            (
-                TxCreationKeys::derive_new(secp_ctx, per_commitment_point, holder, counterparty),
-                self.holder_params.dust_limit_satoshis,
-                self.params.as_holder_broadcastable(),
-            )
-        } else {
-            (
-                TxCreationKeys::derive_new(secp_ctx, per_commitment_point, counterparty, holder),
-                self.counterparty_params.dust_limit_satoshis,
-                self.params.as_counterparty_broadcastable(),
-            )
-        };
-        let spec = contents.to_spec(index, holder_is_broadcaster, dust);
-        CommitmentTransaction::build(spec, keys, &directed)
+        let keys = TxCreationKeys::derive_new(secp_ctx, per_commitment_point, counterparty, holder);
+        let spec = contents.to_spec(index, false, self.counterparty_params.dust_limit_satoshis);
+        CommitmentTransaction::build(spec, keys, &self.params.as_counterparty_broadcastable())
     }
 
     /// Our current commitment with the counterparty's signatures.
-    pub fn holder_commitment(
-        &self, secp_ctx: &Secp256k1<All>,
-    ) -> Result<HolderCommitmentTransaction, ChannelError> {
+    pub fn holder_commitment(&self) -> Result<HolderCommitmentTransaction, ChannelError> {
         let local = &self.commitments.local_commit;
-        let point = self.signer.get_per_commitment_point(local.index).map_err(signer_error)?;
-        let tx = self.build_commitment(secp_ctx, &local.contents, local.index, true, &point);
+        let tx = self.build_holder_commitment(&local.contents, local.index)?;
         HolderCommitmentTransaction::new(tx, local.counterparty_sig, local.counterparty_htlc_sigs.clone())
             .map_err(|e| ChannelError::Close(format!("stored commitment inconsistent: {e}")))
     }
 
     /// Our current commitment transaction, fully signed, ready to broadcast
     /// (a force-close).
-    pub fn get_signed_holder_commitment_tx(
-        &self, secp_ctx: &Secp256k1<All>,
-    ) -> Result<Transaction, ChannelError> {
-        let holder = self.holder_commitment(secp_ctx)?;
+    pub fn get_signed_holder_commitment_tx(&self) -> Result<Transaction, ChannelError> {
+        let holder = self.holder_commitment()?;
         let our_sig = self.signer.sign_holder_commitment(&holder).map_err(signer_error)?;
         let mut tx = holder.commitment().transaction().clone();
         let witness = build_funding_witness(

@@ -46,30 +46,6 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
             .reduce(c.local_changes.acked.iter(), c.remote_changes.proposed.iter().chain(extra))
     }
 
-    /// The value of HTLCs trimmed on our commitment and on the
-    /// counterparty's, for `contents`.
-    fn dust_exposure_msat(&self, contents: &CommitmentContents) -> (u64, u64) {
-        let format = self.params.commitment_format();
-        let mut exposure = (0u64, 0u64);
-        for h in &contents.htlcs {
-            if h.in_commitment(true).is_trimmed(
-                contents.feerate_per_kw,
-                self.holder_params.dust_limit_satoshis,
-                format,
-            ) {
-                exposure.0 = exposure.0.saturating_add(h.amount_msat);
-            }
-            if h.in_commitment(false).is_trimmed(
-                contents.feerate_per_kw,
-                self.counterparty_params.dust_limit_satoshis,
-                format,
-            ) {
-                exposure.1 = exposure.1.saturating_add(h.amount_msat);
-            }
-        }
-        exposure
-    }
-
     /// Offers an HTLC: checks every limit the counterparty set and that we
     /// can afford it, and returns the `update_add_htlc` to send (the
     /// `commitment_signed` follows from `send_commitment`).
@@ -142,8 +118,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                 return ignore("the funder could not pay the commitment fee with one more HTLC");
             }
         }
-        let (local_dust, remote_dust) = self.dust_exposure_msat(&next);
-        if local_dust.max(remote_dust) > self.config.max_dust_htlc_exposure_msat {
+        if self.outbound_add_exceeds_dust_limit(add) {
             return ignore("the HTLC would exceed our maximum dust exposure");
         }
         Ok(())
@@ -406,6 +381,9 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         if next.to_local_msat < fee.saturating_mul(1000) {
             return ignore("we cannot afford that feerate");
         }
+        if let Some(why) = self.feerate_dust_violation(feerate_per_kw) {
+            return ignore(why);
+        }
         // A newer fee replaces an unsigned older one.
         self.commitments.local_changes.proposed.retain(|u| !matches!(u, Update::Fee { .. }));
         self.commitments.local_changes.proposed.push(update);
@@ -434,6 +412,9 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         let fee = self.commit_fee_sat(&next, true, 0);
         if next.to_remote_msat < fee.saturating_mul(1000) {
             return close("the funder cannot afford the feerate it proposed");
+        }
+        if let Some(why) = self.feerate_dust_violation(msg.feerate_per_kw) {
+            return close(format!("update_fee refused: {why}"));
         }
         self.commitments.remote_changes.proposed.push(update);
         Ok(())

@@ -72,7 +72,14 @@ where
                     self.outbound_part_failed(st, out, failed);
                 }
                 if !outcome.committed_incoming.is_empty() {
-                    self.process_committed_incoming(st, out, node_id, channel_id, outcome.committed_incoming);
+                    self.process_committed_incoming(
+                        st,
+                        out,
+                        node_id,
+                        channel_id,
+                        outcome.committed_incoming,
+                        &outcome.over_dust_limit,
+                    );
                 }
                 self.after_channel_step(st, out, node_id, channel_id);
             }
@@ -317,7 +324,23 @@ where
         {
             let mut st = self.state.lock();
             let Some(peer) = st.peers.get_mut(&their_node_id) else { return };
-            if self.config.manual_accept_inbound_channels {
+            let retried = peer.open_requests.contains_key(&msg.temporary_channel_id);
+            if !retried && peer.unfunded_inbound_count() >= MAX_UNFUNDED_CHANNELS_PER_PEER {
+                log_debug!(
+                    self.logger,
+                    peer = Some(their_node_id),
+                    "Refusing open_channel: too many unfunded"
+                );
+                out.msgs.push(MessageSendEvent::HandleError {
+                    node_id: their_node_id,
+                    action: ErrorAction::SendErrorMessage {
+                        msg: ErrorMessage::new(
+                            msg.temporary_channel_id,
+                            "too many unfunded channels: fund the ones you opened first",
+                        ),
+                    },
+                });
+            } else if self.config.manual_accept_inbound_channels {
                 let channel_type = msg.channel_type.clone().unwrap_or_else(|| {
                     let mut ct = ChannelTypeFeatures::empty();
                     ct.set_static_remote_key_required();
@@ -600,7 +623,7 @@ where
 
     fn handle_commitment_signed(&self, their_node_id: PublicKey, msg: &msgs::CommitmentSigned) {
         self.with_funded_mut(their_node_id, msg.channel_id, |this, mc, out| {
-            let (raa, update) = mc.chan.commitment_signed(&this.secp_ctx, msg)?;
+            let (raa, update) = mc.chan.commitment_signed(msg)?;
             this.apply_monitor_update(mc, &update)?;
             mc.send(out, MessageSendEvent::SendRevokeAndACK { node_id: their_node_id, msg: raa });
             this.sign_and_send_commitment(mc, out)?;

@@ -10,17 +10,19 @@
 //! reports the update persisted (`MonitorEvent::Completed`), then released
 //! in order.
 //!
-//! Modules: [`router`] (the `Router` seam and [`DirectRouter`]), `handlers`
-//! (peer messages), `payments` (sending, receiving and claiming), `chain`
-//! (blocks and timers), `ser` (persistence).
+//! Payments are routed by a [`Router`] (`routing::router`): usually a
+//! [`DefaultRouter`] over the network graph and a scorer, which also pays
+//! a peer directly; [`crate::routing::router::DirectRouter`] for a node
+//! without a graph. Our usable channels are handed to it as first hops.
+//!
+//! Modules: `handlers` (peer messages), `payments` (sending, receiving and
+//! claiming), `chain` (blocks and timers), `ser` (persistence).
 
 mod chain;
 mod handlers;
 mod payments;
-pub mod router;
 mod ser;
 
-pub use router::{DirectRouter, GraphRouter, Path, Route, RouteError, RouteHop, RouteParameters, Router};
 pub use ser::ChannelManagerReadArgs;
 
 use crate::chain::chaininterface::{BroadcasterInterface, FeeEstimator};
@@ -33,6 +35,8 @@ use crate::ln::inbound_payment::ExpandedKey;
 use crate::ln::msgs::{self, ErrorAction, ErrorMessage};
 use crate::ln::types::{ChannelId, PaymentHash, PaymentId, PaymentPreimage, PaymentSecret, ShortChannelId};
 use crate::prelude::*;
+use crate::routing::router::{DefaultRouter, FirstHop, Path, Route, RouteParameters, Router};
+use crate::routing::scoring::ProbabilisticScorer;
 use crate::sign::{ChannelSigner, EcdsaChannelSigner, KeysInterface, Recipient, SignerProvider};
 use crate::sync::Mutex;
 use crate::util::config::UserConfig;
@@ -45,10 +49,18 @@ use bitcoin::{Network, OutPoint, Transaction};
 /// The signer type of a keys provider.
 pub type SignerOf<K> = <K as SignerProvider>::EcdsaSigner;
 
-/// The usual setup in one name: a `ChannelManager` over a [`DirectRouter`]
-/// and a [`crate::sign::KeysManager`].
+/// The usual router: a [`DefaultRouter`] over a shared network graph and a
+/// shared, locked [`ProbabilisticScorer`].
+pub type SimpleDefaultRouter = DefaultRouter<
+    alloc::sync::Arc<crate::routing::gossip::NetworkGraph>,
+    alloc::sync::Arc<Mutex<ProbabilisticScorer>>,
+    ProbabilisticScorer,
+>;
+
+/// The usual setup in one name: a `ChannelManager` over a
+/// [`SimpleDefaultRouter`] and a [`crate::sign::KeysManager`].
 pub type SimpleChannelManager<M, T, F, L> =
-    ChannelManager<M, T, F, DirectRouter, L, crate::sign::KeysManager>;
+    ChannelManager<M, T, F, SimpleDefaultRouter, L, crate::sign::KeysManager>;
 
 /// What the node learns about the chain it runs on at start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +142,8 @@ pub struct ChannelDetails {
     pub balance_msat: u64,
     /// About how much we can send in one HTLC now.
     pub next_outbound_htlc_limit_msat: u64,
+    /// The smallest HTLC the counterparty accepts.
+    pub next_outbound_htlc_minimum_msat: u64,
     /// The counterparty's balance, not counting HTLCs.
     pub inbound_capacity_msat: u64,
     /// Whether we opened the channel.
@@ -146,6 +160,24 @@ pub struct ChannelDetails {
     pub confirmations: Option<u32>,
     /// HTLCs in flight in our current commitment.
     pub pending_htlcs: usize,
+}
+
+impl ChannelDetails {
+    /// The channel as a router's first hop, if it can carry a payment now
+    /// (usable, with a short channel id or an alias the peer knows).
+    pub fn as_first_hop(&self) -> Option<FirstHop> {
+        if !self.is_usable {
+            return None;
+        }
+        Some(FirstHop {
+            counterparty_node_id: crate::routing::gossip::NodeId::from_pubkey(&self.counterparty_node_id),
+            short_channel_id: self.short_channel_id.or(self.outbound_scid_alias)?.0,
+            outbound_capacity_msat: self.next_outbound_htlc_limit_msat,
+            next_outbound_htlc_limit_msat: self.next_outbound_htlc_limit_msat,
+            next_outbound_htlc_minimum_msat: self.next_outbound_htlc_minimum_msat,
+            is_announced: false,
+        })
+    }
 }
 
 /// Holds a channel's outgoing messages, events and broadcasts while a
@@ -283,6 +315,21 @@ pub struct ChannelManager<M, T, F, R, L, K: KeysInterface> {
 
 /// The minimum final CLTV delta we accept for payments to us.
 pub const MIN_FINAL_CLTV_EXPIRY_DELTA: u32 = 18;
+
+/// The most inbound channels a peer may have waiting for funding (accepted
+/// or awaiting manual acceptance) at once; more `open_channel`s are refused,
+/// so a peer cannot make us hold unbounded state (LDK uses the same bound).
+pub const MAX_UNFUNDED_CHANNELS_PER_PEER: usize = 4;
+
+impl<S: EcdsaChannelSigner> PeerState<S> {
+    /// Inbound channels of the peer not funded yet, and requests waiting
+    /// for manual acceptance.
+    pub(crate) fn unfunded_inbound_count(&self) -> usize {
+        let accepted =
+            self.channels.values().filter(|p| matches!(p, ChannelPhase::UnfundedInbound(_))).count();
+        accepted.saturating_add(self.open_requests.len())
+    }
+}
 
 impl<M, T, F, R, L, K> ChannelManager<M, T, F, R, L, K>
 where
@@ -704,6 +751,18 @@ where
         let Some(peer) = st.peers.get_mut(&node_id) else { return };
         match result {
             Ok((accept, chan)) => {
+                if peer.unfunded_inbound_count() >= MAX_UNFUNDED_CHANNELS_PER_PEER {
+                    out.msgs.push(MessageSendEvent::HandleError {
+                        node_id,
+                        action: ErrorAction::SendErrorMessage {
+                            msg: ErrorMessage::new(
+                                msg.temporary_channel_id,
+                                "too many unfunded channels: fund the ones you opened first",
+                            ),
+                        },
+                    });
+                    return;
+                }
                 if peer.channels.contains_key(&msg.temporary_channel_id) {
                     out.msgs.push(MessageSendEvent::HandleError {
                         node_id,
@@ -890,6 +949,7 @@ where
                             } else {
                                 0
                             },
+                            next_outbound_htlc_minimum_msat: c.counterparty_params().htlc_minimum_msat,
                             inbound_capacity_msat: contents.to_remote_msat,
                             is_outbound: c.is_outbound(),
                             is_channel_ready: !matches!(
@@ -957,6 +1017,7 @@ fn unfunded_details(
         channel_value_satoshis,
         balance_msat: 0,
         next_outbound_htlc_limit_msat: 0,
+        next_outbound_htlc_minimum_msat: 0,
         inbound_capacity_msat: 0,
         is_outbound,
         is_channel_ready: false,

@@ -64,7 +64,8 @@ where
         .map_err(|e| APIError::APIMisuseError { err: format!("{e:?}") })
     }
 
-    /// Pays `route_params` over a route from the [`Router`].
+    /// Pays `route_params` over a route from the [`Router`], which gets our
+    /// usable channels as first hops.
     pub fn send_payment(
         &self, payment_hash: PaymentHash, recipient_onion: RecipientOnionFields, payment_id: PaymentId,
         route_params: RouteParameters,
@@ -72,11 +73,14 @@ where
         if self.state.lock().outbound_payments.contains_key(&payment_id) {
             return Err(PaymentSendFailure::DuplicatePayment);
         }
-        let first_hops = self.list_usable_channels();
+        let first_hops: Vec<FirstHop> =
+            self.list_usable_channels().iter().filter_map(ChannelDetails::as_first_hop).collect();
+        let first_hop_refs: Vec<&FirstHop> = first_hops.iter().collect();
+        let payer = crate::routing::gossip::NodeId::from_pubkey(&self.our_node_id);
         let route = self
             .router
-            .find_route(&self.our_node_id, &route_params, &first_hops)
-            .map_err(|e| PaymentSendFailure::RouteNotFound(e.0))?;
+            .find_route(&payer, &route_params, Some(&first_hop_refs))
+            .map_err(|e| PaymentSendFailure::RouteNotFound(e.to_string()))?;
         self.send_payment_with_route(&route, payment_hash, recipient_onion, payment_id)
     }
 
@@ -123,7 +127,7 @@ where
                     PendingOutboundPayment {
                         payment_hash,
                         parts_in_flight: sent,
-                        fee_msat: route.paths.iter().map(|p| p.fee_msat()).sum(),
+                        fee_msat: route.total_fees_msat(),
                         preimage: None,
                         failed_permanently: false,
                         resolved: false,
@@ -145,12 +149,21 @@ where
         &self, st: &mut ManagerState<SignerOf<K>>, out: &mut Outbox, path: &Path, payment_hash: PaymentHash,
         recipient_onion: &RecipientOnionFields, payment_id: PaymentId, total_msat: u64, height: u32,
     ) -> Result<(), PaymentSendFailure> {
-        let first = &path.hops[0];
+        let (Some(first), Some(last)) = (path.hops.first(), path.hops.last()) else {
+            return Err(PaymentSendFailure::InvalidRoute("empty path".into()));
+        };
+        let node_ids = path
+            .hops
+            .iter()
+            .map(|h| h.pubkey.as_pubkey())
+            .collect::<Result<Vec<PublicKey>, _>>()
+            .map_err(|_| PaymentSendFailure::InvalidRoute("a hop's node id is not a valid key".into()))?;
+        let first_node_id = node_ids[0];
         // Payloads from the last hop back: each hop learns what to forward.
         let mut value_msat = path.final_value_msat();
-        let mut cltv = height.saturating_add(path.hops[path.hops.len() - 1].cltv_expiry_delta);
+        let mut cltv = height.saturating_add(last.cltv_expiry_delta);
         let mut hops: Vec<(PublicKey, OutboundHopPayload)> = Vec::with_capacity(path.hops.len());
-        for (i, hop) in path.hops.iter().enumerate().rev() {
+        for (i, (hop, node_id)) in path.hops.iter().zip(&node_ids).enumerate().rev() {
             let payload = if i + 1 == path.hops.len() {
                 OutboundHopPayload::Receive {
                     amt_to_forward_msat: value_msat,
@@ -164,7 +177,7 @@ where
             } else {
                 let next = &path.hops[i + 1];
                 let payload = OutboundHopPayload::Forward {
-                    short_channel_id: next.short_channel_id,
+                    short_channel_id: ShortChannelId(next.short_channel_id),
                     amt_to_forward_msat: value_msat,
                     outgoing_cltv_value: cltv,
                 };
@@ -174,7 +187,7 @@ where
                 cltv = cltv.saturating_add(hop.cltv_expiry_delta);
                 payload
             };
-            hops.push((hop.pubkey, payload));
+            hops.push((*node_id, payload));
         }
         hops.reverse();
         let session_priv = SecretKey::from_slice(&self.random_bytes())
@@ -187,26 +200,28 @@ where
             path: path
                 .hops
                 .iter()
-                .map(|h| OutboundPathHop {
-                    node_id: h.pubkey,
-                    short_channel_id: h.short_channel_id,
+                .zip(&node_ids)
+                .map(|(h, node_id)| OutboundPathHop {
+                    node_id: *node_id,
+                    short_channel_id: ShortChannelId(h.short_channel_id),
                     fee_msat: h.fee_msat,
                     cltv_expiry_delta: h.cltv_expiry_delta,
                 })
                 .collect(),
         };
+        let first_scid = ShortChannelId(first.short_channel_id);
         let peer = st
             .peers
-            .get_mut(&first.pubkey)
+            .get_mut(&first_node_id)
             .ok_or(PaymentSendFailure::ChannelUnavailable("no channel with the first hop".into()))?;
         let channel_id = peer
             .channels
             .iter()
             .find_map(|(id, phase)| match phase {
                 ChannelPhase::Funded(mc)
-                    if mc.chan.short_channel_id() == Some(first.short_channel_id)
-                        || mc.chan.counterparty_scid_alias() == Some(first.short_channel_id)
-                        || mc.chan.holder_scid_alias() == first.short_channel_id =>
+                    if mc.chan.short_channel_id() == Some(first_scid)
+                        || mc.chan.counterparty_scid_alias() == Some(first_scid)
+                        || mc.chan.holder_scid_alias() == first_scid =>
                 {
                     Some(*id)
                 }
@@ -222,8 +237,7 @@ where
             .map_err(|e| PaymentSendFailure::ChannelUnavailable(e.to_string()))?;
         let updates = CommitmentUpdate { update_add_htlcs: vec![add], ..Default::default() };
         if let Err(e) = self.send_updates_and_commit(mc, out, updates) {
-            let node_id = first.pubkey;
-            self.handle_channel_error(st, out, node_id, channel_id, e);
+            self.handle_channel_error(st, out, first_node_id, channel_id, e);
         }
         Ok(())
     }
@@ -344,16 +358,18 @@ where
 
     /// Decides what to do with the counterparty's HTLCs that became
     /// irrevocably committed: payments to us become claimable, anything
-    /// else is failed back.
+    /// else is failed back. Those in `over_dust_limit` (by id) break our
+    /// dust exposure limit and are failed with `temporary_channel_failure`.
     pub(crate) fn process_committed_incoming(
         &self, st: &mut ManagerState<SignerOf<K>>, out: &mut Outbox, node_id: PublicKey,
-        channel_id: ChannelId, adds: Vec<AddHtlc>,
+        channel_id: ChannelId, adds: Vec<AddHtlc>, over_dust_limit: &[u64],
     ) {
         let height = self.best_block.lock().height;
         let now = u64::from(*self.highest_seen_timestamp.lock());
         let mut actions = Vec::with_capacity(adds.len());
         for add in adds {
-            let action = self.decide_incoming(st, out, node_id, channel_id, &add, height, now);
+            let over_dust = over_dust_limit.contains(&add.htlc_id);
+            let action = self.decide_incoming(st, out, node_id, channel_id, &add, over_dust, height, now);
             actions.push((add.htlc_id, action));
         }
         let result = match st.peers.get_mut(&node_id).and_then(|p| p.channels.get_mut(&channel_id)) {
@@ -391,7 +407,7 @@ where
     #[allow(clippy::too_many_arguments)]
     fn decide_incoming(
         &self, st: &mut ManagerState<SignerOf<K>>, out: &mut Outbox, node_id: PublicKey,
-        channel_id: ChannelId, add: &AddHtlc, height: u32, now: u64,
+        channel_id: ChannelId, add: &AddHtlc, over_dust_limit: bool, height: u32, now: u64,
     ) -> IncomingAction {
         let htlc = IncomingHtlc {
             onion: &add.onion,
@@ -412,6 +428,16 @@ where
             }
         };
         let secret = peeled.shared_secret.secret_bytes();
+        if over_dust_limit {
+            log_debug!(
+                self.logger,
+                channel = Some(channel_id),
+                "Failing HTLC {} back: it exceeds our dust exposure limit",
+                add.htlc_id
+            );
+            let reason = FailureReason::TemporaryChannelFailure { channel_update: Vec::new() };
+            return IncomingAction::Fail { reason: Self::fail_reason(secret, reason) };
+        }
         let unknown = FailureReason::IncorrectOrUnknownPaymentDetails { htlc_msat: add.amount_msat, height };
         let (payment_data, amt) = match peeled.next_hop {
             NextHop::Receive { payment_data, amt_to_forward_msat, .. } => (payment_data, amt_to_forward_msat),
@@ -461,7 +487,7 @@ where
             cltv_expiry: add.cltv_expiry,
             shared_secret: secret,
         });
-        let received: u64 = entry.htlcs.iter().map(|h| h.amount_msat).sum();
+        let received = entry.htlcs.iter().fold(0u64, |sum, h| sum.saturating_add(h.amount_msat));
         if received >= entry.total_msat {
             entry.notified = true;
             out.events.push(Event::PaymentClaimable {
@@ -495,7 +521,7 @@ where
                     Some(ChannelPhase::Funded(mc)) => {
                         match mc.chan.get_update_fulfill_htlc(htlc.htlc_id, payment_preimage) {
                             Ok(Some((msg, update))) => {
-                                claimed += htlc.amount_msat;
+                                claimed = claimed.saturating_add(htlc.amount_msat);
                                 self.apply_monitor_update(mc, &update).and_then(|_| {
                                     let updates = CommitmentUpdate {
                                         update_fulfill_htlcs: msg.into_iter().collect(),

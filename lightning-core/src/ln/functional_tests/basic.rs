@@ -98,11 +98,7 @@ fn failed_payment_is_reported_to_the_payer() {
     assert!(net.nodes[0].node.list_channels()[0].pending_htlcs == 0);
     // The same payment id is not paid twice.
     let (_, secret) = net.nodes[1].node.create_inbound_payment(None, 3600);
-    let params = crate::ln::channelmanager::RouteParameters {
-        payee_pubkey: net.nodes[1].node_id,
-        final_value_msat: 1000,
-        final_cltv_expiry_delta: 40,
-    };
+    let params = crate::routing::router::RouteParameters::for_payee(&net.nodes[1].node_id, 1000, 40);
     let again = net.nodes[0].node.send_payment(
         hash,
         crate::ln::channelmanager::RecipientOnionFields::secret_only(secret),
@@ -119,11 +115,7 @@ fn payment_with_a_forged_secret_is_refused() {
     let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
     let (hash, mut secret) = net.nodes[1].node.create_inbound_payment(Some(1000), 3600);
     secret.0[31] ^= 1;
-    let params = crate::ln::channelmanager::RouteParameters {
-        payee_pubkey: net.nodes[1].node_id,
-        final_value_msat: 5000,
-        final_cltv_expiry_delta: 40,
-    };
+    let params = crate::routing::router::RouteParameters::for_payee(&net.nodes[1].node_id, 5000, 40);
     net.nodes[0]
         .node
         .send_payment(
@@ -156,11 +148,7 @@ fn many_htlcs_in_flight_up_to_the_limit() {
     }
     // The 31st is refused by our side before anything is sent.
     let (hash, secret) = net.nodes[1].node.create_inbound_payment(None, 3600);
-    let params = crate::ln::channelmanager::RouteParameters {
-        payee_pubkey: net.nodes[1].node_id,
-        final_value_msat: 1_000_000,
-        final_cltv_expiry_delta: 40,
-    };
+    let params = crate::routing::router::RouteParameters::for_payee(&net.nodes[1].node_id, 1_000_000, 40);
     let refused = net.nodes[0].node.send_payment(
         hash,
         crate::ln::channelmanager::RecipientOnionFields::secret_only(secret),
@@ -265,7 +253,7 @@ fn manager_round_trips_through_serialization() {
             fee_estimator: alloc::sync::Arc::clone(&n.fee_estimator),
             chain_monitor: alloc::sync::Arc::clone(&n.watch),
             tx_broadcaster: alloc::sync::Arc::clone(&n.broadcaster),
-            router: crate::ln::channelmanager::DirectRouter,
+            router: test_router(&n.network_graph, &n.scorer),
             logger: alloc::sync::Arc::clone(&n.logger),
             keys,
             config: n.config,
@@ -320,31 +308,49 @@ fn write_channel_manager_fuzz_seed() {
 }
 
 #[test]
-fn graph_router_routes_over_our_first_hop() {
-    use crate::ln::channelmanager::{GraphRouter, RouteParameters, Router};
-    use crate::routing::gossip::NetworkGraph;
-    use crate::routing::router::DefaultRouter;
-    use crate::routing::scoring::FixedPenaltyScorer;
+fn default_router_pays_a_peer_over_our_first_hop() {
+    use crate::routing::gossip::NodeId;
+    use crate::routing::router::{DirectRouter, RouteParameters, Router};
     let mut net = Network::new(2);
     net.connect(0, 1);
     let _ = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
-    let graph = NetworkGraph::new(bitcoin::blockdata::constants::ChainHash::REGTEST);
-    let scorer = crate::sync::Mutex::new(FixedPenaltyScorer::with_penalty(0));
-    let router = GraphRouter(DefaultRouter::new(&graph, &scorer, (), [7; 32]));
-    let params = RouteParameters {
-        payee_pubkey: net.nodes[1].node_id,
-        final_value_msat: 5_000_000,
-        final_cltv_expiry_delta: 40,
-    };
-    let first_hops = net.nodes[0].node.list_usable_channels();
-    let route = router.find_route(&net.nodes[0].node_id, &params, &first_hops).expect("a direct route");
-    assert_eq!(route.paths.len(), 1);
-    let hop = &route.paths[0].hops[0];
-    assert_eq!(hop.pubkey, net.nodes[1].node_id);
-    assert_eq!(hop.fee_msat, 5_000_000);
-    assert_eq!(Some(hop.short_channel_id), first_hops[0].short_channel_id);
-    // The route it found pays through the manager like any other.
+    // The manager hands its usable channels to the router as first hops.
+    let details = net.nodes[0].node.list_usable_channels();
+    let first_hops: Vec<_> = details.iter().filter_map(|c| c.as_first_hop()).collect();
+    assert_eq!(first_hops.len(), 1);
+    assert_eq!(first_hops[0].short_channel_id, details[0].short_channel_id.unwrap().0);
+    assert_eq!(first_hops[0].next_outbound_htlc_minimum_msat, 1);
+    let refs: Vec<_> = first_hops.iter().collect();
+    let payer = NodeId::from_pubkey(&net.nodes[0].node_id);
+    let params = RouteParameters::for_payee(&net.nodes[1].node_id, 5_000_000, 40);
+    // The node's DefaultRouter (over its graph, which knows nothing here)
+    // finds the direct hop; so does the graph-less DirectRouter.
+    let router =
+        crate::ln::functional_test_utils::test_router(&net.nodes[0].network_graph, &net.nodes[0].scorer);
+    let route = router.find_route(&payer, &params, Some(&refs)).expect("a direct route");
+    let direct = DirectRouter.find_route(&payer, &params, Some(&refs)).expect("a direct route");
+    for r in [&route, &direct] {
+        assert_eq!(r.paths.len(), 1);
+        let hop = &r.paths[0].hops[0];
+        assert_eq!(hop.pubkey, NodeId::from_pubkey(&net.nodes[1].node_id));
+        assert_eq!(hop.fee_msat, 5_000_000);
+        assert_eq!(hop.short_channel_id, first_hops[0].short_channel_id);
+    }
+    // More than the channel can carry: no route, and send_payment says so.
+    let too_much = RouteParameters::for_payee(&net.nodes[1].node_id, 2_000_000_000, 40);
+    assert!(router.find_route(&payer, &too_much, Some(&refs)).is_err());
     let (hash, secret) = net.nodes[1].node.create_inbound_payment(None, 3600);
+    let refused = net.nodes[0].node.send_payment(
+        hash,
+        crate::ln::channelmanager::RecipientOnionFields::secret_only(secret),
+        crate::ln::types::PaymentId([4; 32]),
+        too_much,
+    );
+    assert!(
+        matches!(refused, Err(crate::ln::channelmanager::PaymentSendFailure::RouteNotFound(_))),
+        "{refused:?}"
+    );
+    // A route found outside pays through the manager like any other.
     net.nodes[0]
         .node
         .send_payment_with_route(
@@ -378,11 +384,7 @@ fn fundee_does_not_add_htlcs_the_funder_cannot_pay_the_fee_for() {
         let _ = net.route_payment(1, 0, 20_000_000);
     }
     let (hash, secret) = net.nodes[0].node.create_inbound_payment(None, 3600);
-    let params = crate::ln::channelmanager::RouteParameters {
-        payee_pubkey: net.nodes[0].node_id,
-        final_value_msat: 20_000_000,
-        final_cltv_expiry_delta: 40,
-    };
+    let params = crate::routing::router::RouteParameters::for_payee(&net.nodes[0].node_id, 20_000_000, 40);
     let eighth = net.nodes[1].node.send_payment(
         hash,
         crate::ln::channelmanager::RecipientOnionFields::secret_only(secret),

@@ -2,6 +2,7 @@
 //! the harness in `functional_test_utils`.
 
 mod basic;
+mod dust;
 mod monitor_pause;
 mod reestablish;
 mod timeouts;

@@ -550,7 +550,7 @@ fn reestablish_with_a_wrong_secret_closes_and_data_loss_is_detected() {
             fee_estimator: alloc::sync::Arc::clone(&n.fee_estimator),
             chain_monitor: alloc::sync::Arc::clone(&n.watch),
             tx_broadcaster: alloc::sync::Arc::clone(&n.broadcaster),
-            router: crate::ln::channelmanager::DirectRouter,
+            router: test_router(&n.network_graph, &n.scorer),
             logger: alloc::sync::Arc::clone(&n.logger),
             keys,
             config: n.config,
@@ -581,4 +581,96 @@ fn reestablish_with_a_wrong_secret_closes_and_data_loss_is_detected() {
 
 fn init_of(net: &Network, i: usize) -> msgs::Init {
     msgs::Init { features: net.nodes[i].node.init_features(), networks: None, remote_network_address: None }
+}
+
+#[test]
+fn a_peer_cannot_keep_more_than_four_unfunded_channels_with_us() {
+    use crate::ln::channelmanager::MAX_UNFUNDED_CHANNELS_PER_PEER;
+    for manual in [false, true] {
+        let mut fundee = test_config();
+        fundee.manual_accept_inbound_channels = manual;
+        let net = Network::with_configs(vec![test_config(), fundee]);
+        net.connect(0, 1);
+        let opens: Vec<msgs::OpenChannel> = (0..MAX_UNFUNDED_CHANNELS_PER_PEER + 2)
+            .map(|i| {
+                net.nodes[0].node.create_channel(net.nodes[1].node_id, 500_000, 0, i as u128, None).unwrap();
+                match net.nodes[0].msgs().pop() {
+                    Some(MessageSendEvent::SendOpenChannel { msg, .. }) => msg,
+                    other => panic!("expected open_channel, got {other:?}"),
+                }
+            })
+            .collect();
+        for msg in &opens {
+            net.nodes[1].node.handle_open_channel(net.nodes[0].node_id, msg);
+        }
+        if manual {
+            let requests: Vec<_> = net.nodes[1]
+                .events()
+                .into_iter()
+                .filter_map(|e| match e {
+                    Event::OpenChannelRequest { temporary_channel_id, .. } => Some(temporary_channel_id),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(requests.len(), MAX_UNFUNDED_CHANNELS_PER_PEER);
+            for id in &requests {
+                net.nodes[1].node.accept_inbound_channel(id, &net.nodes[0].node_id, 7).unwrap();
+            }
+        }
+        let answers = net.nodes[1].msgs();
+        let accepted =
+            answers.iter().filter(|m| matches!(m, MessageSendEvent::SendAcceptChannel { .. })).count();
+        let refused: Vec<ChannelId> =
+            answers
+                .iter()
+                .filter_map(|m| match m {
+                    MessageSendEvent::HandleError {
+                        action: ErrorAction::SendErrorMessage { msg }, ..
+                    } if msg.printable_data().contains("too many unfunded channels") => Some(msg.channel_id),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(accepted, MAX_UNFUNDED_CHANNELS_PER_PEER, "manual: {manual}");
+        let expected: Vec<ChannelId> =
+            opens[MAX_UNFUNDED_CHANNELS_PER_PEER..].iter().map(|m| m.temporary_channel_id).collect();
+        assert_eq!(refused, expected, "manual: {manual}");
+        for ev in answers {
+            net.deliver(1, ev);
+        }
+        // The opener gave up the refused ones; the others go on.
+        let events = net.nodes[0].events();
+        let closed = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::ChannelClosed { reason: ClosureReason::CounterpartyForceClosed { .. }, .. }
+                )
+            })
+            .count();
+        assert_eq!(closed, 2);
+        let ready: Vec<(ChannelId, ScriptBuf)> = events
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::FundingGenerationReady { temporary_channel_id, output_script, .. } => {
+                    Some((temporary_channel_id, output_script))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ready.len(), MAX_UNFUNDED_CHANNELS_PER_PEER);
+        assert_eq!(net.nodes[1].node.list_channels().len(), MAX_UNFUNDED_CHANNELS_PER_PEER);
+        // Funding one of them frees a slot: a new open_channel is accepted.
+        let tx = funding_transaction(ready[0].1.clone(), 500_000, 99);
+        net.nodes[0].node.funding_transaction_generated(&ready[0].0, &net.nodes[1].node_id, tx).unwrap();
+        net.process_all();
+        let _ = (net.nodes[0].events(), net.nodes[1].events());
+        net.nodes[0].node.create_channel(net.nodes[1].node_id, 500_000, 0, 99, None).unwrap();
+        net.process_all();
+        if manual {
+            assert!(net.nodes[1].events().iter().any(|e| matches!(e, Event::OpenChannelRequest { .. })));
+        } else {
+            assert!(net.nodes[0].events().iter().any(|e| matches!(e, Event::FundingGenerationReady { .. })));
+        }
+    }
 }

@@ -1,4 +1,10 @@
-//! Finding routes: [`find_route`] and the [`Router`] trait.
+//! Finding routes: [`find_route`] and the [`Router`] trait the
+//! `ChannelManager` pays through.
+//!
+//! Two routers come with the crate: [`DefaultRouter`] (the usual one: a
+//! peer over our direct channel with it, anyone else by [`find_route`] over
+//! the network graph with a scorer) and [`DirectRouter`] (direct channels
+//! only, for nodes without a graph).
 //!
 //! The search runs backwards from the payee (Dijkstra over fees plus scorer
 //! penalties), so the amount each hop forwards is known exactly when the hop
@@ -19,10 +25,14 @@
 //! - [`types`]: route parameters, routes and errors.
 //! - [`search`]: the path search and the MPP splitting.
 //! - [`random`]: what the random seed changes.
+//! - [`direct`]: routes over a direct channel with the payee.
 
+pub mod direct;
 pub mod random;
 pub mod search;
 pub mod types;
+
+pub use direct::{find_direct_route, DirectRouter};
 
 pub use types::{
     FirstHop, Path, PaymentParameters, Route, RouteError, RouteHint, RouteHintHop, RouteHop, RouteParameters,
@@ -33,6 +43,7 @@ pub use types::{
 use crate::routing::gossip::{NetworkGraph, NodeId, ReadOnlyNetworkGraph};
 use crate::routing::scoring::ScoreLookUp;
 use crate::sync::Mutex;
+use core::ops::Deref;
 
 /// Finds a route from `payer` for `route_params` over `network_graph`.
 ///
@@ -55,34 +66,74 @@ pub fn find_route<S: ScoreLookUp>(
     Ok(route)
 }
 
-/// Something that finds routes for payments.
+/// Something that finds routes for payments: what the `ChannelManager`
+/// asks when it pays (`send_payment`).
 pub trait Router {
     /// A route from `payer` for `route_params`, using `first_hops` (our
-    /// channels) if given.
+    /// usable channels, with their real balances) if given.
     fn find_route(
         &self, payer: &NodeId, route_params: &RouteParameters, first_hops: Option<&[&FirstHop]>,
     ) -> Result<Route, RouteError>;
+}
+
+impl<R: Router + ?Sized> Router for &R {
+    fn find_route(
+        &self, payer: &NodeId, route_params: &RouteParameters, first_hops: Option<&[&FirstHop]>,
+    ) -> Result<Route, RouteError> {
+        (**self).find_route(payer, route_params, first_hops)
+    }
+}
+
+impl<R: Router + ?Sized> Router for alloc::sync::Arc<R> {
+    fn find_route(
+        &self, payer: &NodeId, route_params: &RouteParameters, first_hops: Option<&[&FirstHop]>,
+    ) -> Result<Route, RouteError> {
+        (**self).find_route(payer, route_params, first_hops)
+    }
 }
 
 /// The default [`Router`]: [`find_route`] over a graph with a scorer behind a
 /// lock (the same lock a payment handler takes to update the scorer). Each
 /// search gets its own seed, derived from the router's seed and a call
 /// counter, so repeated payments do not all take the same randomised path.
-pub struct DefaultRouter<'a, S: ScoreLookUp> {
-    network_graph: &'a NetworkGraph,
-    scorer: &'a Mutex<S>,
+///
+/// A peer is paid over our channel with it when one can carry the whole
+/// amount ([`find_direct_route`]: no fee, no search, whatever the graph
+/// knows); anyone else, or an amount only several paths can carry (our
+/// channels with the peer included), goes through [`find_route`].
+///
+/// `G` and `SP` are anything that dereferences to the graph and the locked
+/// scorer: references (`&NetworkGraph`) or shared pointers
+/// (`Arc<NetworkGraph>`), as the owner needs.
+pub struct DefaultRouter<G, SP, S>
+where
+    G: Deref<Target = NetworkGraph>,
+    SP: Deref<Target = Mutex<S>>,
+    S: ScoreLookUp,
+{
+    network_graph: G,
+    scorer: SP,
     score_params: S::ScoreParams,
     random_seed_bytes: [u8; 32],
     calls: Mutex<u64>,
 }
 
-impl<'a, S: ScoreLookUp> DefaultRouter<'a, S> {
+impl<G, SP, S> DefaultRouter<G, SP, S>
+where
+    G: Deref<Target = NetworkGraph>,
+    SP: Deref<Target = Mutex<S>>,
+    S: ScoreLookUp,
+{
     /// A router over `network_graph` scoring with `scorer` and `score_params`.
     pub fn new(
-        network_graph: &'a NetworkGraph, scorer: &'a Mutex<S>, score_params: S::ScoreParams,
-        random_seed_bytes: [u8; 32],
+        network_graph: G, scorer: SP, score_params: S::ScoreParams, random_seed_bytes: [u8; 32],
     ) -> Self {
         DefaultRouter { network_graph, scorer, score_params, random_seed_bytes, calls: Mutex::new(0) }
+    }
+
+    /// The graph the router searches.
+    pub fn network_graph(&self) -> &NetworkGraph {
+        &self.network_graph
     }
 
     /// The seed of the next search: SHA-256 of the router's seed and the
@@ -102,10 +153,18 @@ impl<'a, S: ScoreLookUp> DefaultRouter<'a, S> {
     }
 }
 
-impl<S: ScoreLookUp> Router for DefaultRouter<'_, S> {
+impl<G, SP, S> Router for DefaultRouter<G, SP, S>
+where
+    G: Deref<Target = NetworkGraph>,
+    SP: Deref<Target = Mutex<S>>,
+    S: ScoreLookUp,
+{
     fn find_route(
         &self, payer: &NodeId, route_params: &RouteParameters, first_hops: Option<&[&FirstHop]>,
     ) -> Result<Route, RouteError> {
+        if let Ok(direct) = find_direct_route(payer, route_params, first_hops) {
+            return Ok(direct);
+        }
         let seed = self.next_seed();
         let graph = self.network_graph.read_only();
         let scorer = self.scorer.lock();

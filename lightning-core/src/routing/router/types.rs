@@ -139,6 +139,19 @@ impl RouteParameters {
     }
 }
 
+impl RouteParameters {
+    /// Parameters for paying `final_value_msat` to the node `payee`, which
+    /// asks for `final_cltv_expiry_delta` blocks on the final HTLC, with the
+    /// default limits.
+    pub fn for_payee(
+        payee: &bitcoin::secp256k1::PublicKey, final_value_msat: u64, final_cltv_expiry_delta: u32,
+    ) -> Self {
+        let payment_params =
+            PaymentParameters::from_node_id(NodeId::from_pubkey(payee), final_cltv_expiry_delta);
+        Self::from_payment_params_and_value(payment_params, final_value_msat)
+    }
+}
+
 /// One hop of a path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteHop {
