@@ -20,14 +20,14 @@ use lightning_core::chain::test_utils::TestFilter;
 use lightning_core::chain::{BestBlock, Listen};
 use lightning_core::events::{Event, MessageSendEvent, MessageSendEventsProvider};
 use lightning_core::ln::channelmanager::{
-    ChainParameters, ChannelManager, ChannelManagerReadArgs, DirectRouter, RecipientOnionFields,
-    RouteParameters,
+    ChainParameters, ChannelManager, ChannelManagerReadArgs, RecipientOnionFields,
 };
 use lightning_core::ln::functional_test_utils::{
     funding_transaction, test_config, TestBroadcaster, TestFeeEstimator, TestLogger, TEST_FEERATE,
 };
 use lightning_core::ln::msgs::{BaseMessageHandler, ChannelMessageHandler, ErrorAction, Init};
 use lightning_core::ln::types::{ChannelId, PaymentHash, PaymentId, PaymentPreimage};
+use lightning_core::routing::router::{DirectRouter, RouteParameters};
 use lightning_core::sign::{InMemorySigner, KeysManager};
 use lightning_core::sync::Mutex;
 use lightning_core::util::config::UserConfig;
@@ -525,11 +525,7 @@ impl Network {
     pub fn route_payment(&self, from: usize, to: usize, amount_msat: u64) -> (PaymentPreimage, PaymentHash) {
         let (hash, secret) = self.nodes[to].node.create_inbound_payment(Some(amount_msat), 3600);
         let preimage = self.nodes[to].node.get_payment_preimage(hash, secret).expect("our own invoice");
-        let params = RouteParameters {
-            payee_pubkey: self.nodes[to].node_id,
-            final_value_msat: amount_msat,
-            final_cltv_expiry_delta: 40,
-        };
+        let params = RouteParameters::for_payee(&self.nodes[to].node_id, amount_msat, 40);
         self.nodes[from]
             .node
             .send_payment(hash, RecipientOnionFields::secret_only(secret), PaymentId(hash.0), params)
