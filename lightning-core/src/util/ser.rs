@@ -223,6 +223,25 @@ pub fn read_u16_len_bytes<R: Read>(r: &mut R) -> Result<Vec<u8>, DecodeError> {
     read_bytes(r, len)
 }
 
+/// Writes a `u16` count then each element (the usual encoding of a list in
+/// the library's own persisted formats).
+pub fn write_vec<W: Write, T: Writeable>(w: &mut W, items: &[T]) -> Result<(), io::Error> {
+    let len = u16::try_from(items.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    len.write(w)?;
+    items.iter().try_for_each(|i| i.write(w))
+}
+
+/// Reads a `u16` count then that many elements. The vector grows as elements
+/// arrive, so a lying count costs no more memory than the data sent.
+pub fn read_vec<R: Read, T: Readable>(r: &mut R) -> Result<Vec<T>, DecodeError> {
+    let len = u16::read(r)? as usize;
+    let mut out = Vec::with_capacity(len.min(64));
+    for _ in 0..len {
+        out.push(T::read(r)?);
+    }
+    Ok(out)
+}
+
 /// Reads exactly `len` bytes. The buffer grows as data arrives rather than
 /// trusting `len` up front, so a lying length costs no more memory than the
 /// data actually sent.

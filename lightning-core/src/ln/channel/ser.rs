@@ -16,23 +16,7 @@ use bitcoin::{ScriptBuf, Transaction};
 
 const CHANNEL_SERIALIZATION_VERSION: u8 = 1;
 
-/// Writes a `u16` count then each element.
-pub(crate) fn write_vec<W: Write, T: Writeable>(w: &mut W, items: &[T]) -> Result<(), io::Error> {
-    let len = u16::try_from(items.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    len.write(w)?;
-    items.iter().try_for_each(|i| i.write(w))
-}
-
-/// Reads a `u16` count then that many elements (growing as they arrive, so a
-/// lying count costs nothing).
-pub(crate) fn read_vec<R: Read, T: Readable>(r: &mut R) -> Result<Vec<T>, DecodeError> {
-    let len = u16::read(r)? as usize;
-    let mut out = Vec::with_capacity(len.min(64));
-    for _ in 0..len {
-        out.push(T::read(r)?);
-    }
-    Ok(out)
-}
+pub(crate) use crate::util::ser::{read_vec, write_vec};
 
 pub(crate) fn read_transaction<R: Read>(r: &mut R) -> Result<Transaction, DecodeError> {
     let len = u32::read(r)? as usize;

@@ -915,6 +915,23 @@ pub enum GossipMessage {
 }
 
 impl GossipMessage {
+    /// The gossip message inside a decoded wire message, or the message back
+    /// if it is not gossip.
+    pub fn from_wire<C>(message: crate::ln::wire::Message<C>) -> Result<Self, crate::ln::wire::Message<C>> {
+        use crate::ln::wire::Message;
+        Ok(match message {
+            Message::ChannelAnnouncement(m) => GossipMessage::ChannelAnnouncement(m),
+            Message::NodeAnnouncement(m) => GossipMessage::NodeAnnouncement(m),
+            Message::ChannelUpdate(m) => GossipMessage::ChannelUpdate(m),
+            Message::QueryShortChannelIds(m) => GossipMessage::QueryShortChannelIds(m),
+            Message::ReplyShortChannelIdsEnd(m) => GossipMessage::ReplyShortChannelIdsEnd(m),
+            Message::QueryChannelRange(m) => GossipMessage::QueryChannelRange(m),
+            Message::ReplyChannelRange(m) => GossipMessage::ReplyChannelRange(m),
+            Message::GossipTimestampFilter(m) => GossipMessage::GossipTimestampFilter(m),
+            other => return Err(other),
+        })
+    }
+
     /// The message with its type prefix, ready to encrypt and send.
     pub fn encode_with_type(&self) -> Vec<u8> {
         use crate::ln::wire::encode;

@@ -449,6 +449,18 @@ where
             return self.handle_init(peer, their_node_id, init).map(|_| Next::Continue);
         }
 
+        let message = match GossipMessage::from_wire(message) {
+            Ok(gossip) => {
+                if let GossipMessage::GossipTimestampFilter(_) = gossip {
+                    // The peer asks for our gossip: walk our graph to it as
+                    // its queue drains (each item filtered by its timestamps).
+                    peer.gossip_cursor = Some(GossipCursor::Channels(0));
+                }
+                return Ok(self.route_gossip(peer, their_node_id, gossip));
+            }
+            Err(other) => other,
+        };
+
         match message {
             Message::Init(_) => return Err(DisconnectReason::BadInit),
             Message::Error(msg) => {
@@ -541,33 +553,15 @@ where
                     msg.channel_id
                 );
             }
-            Message::ChannelAnnouncement(m) => {
-                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::ChannelAnnouncement(m)))
-            }
-            Message::NodeAnnouncement(m) => {
-                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::NodeAnnouncement(m)))
-            }
-            Message::ChannelUpdate(m) => {
-                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::ChannelUpdate(m)))
-            }
-            Message::QueryShortChannelIds(m) => {
-                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::QueryShortChannelIds(m)))
-            }
-            Message::ReplyShortChannelIdsEnd(m) => {
-                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::ReplyShortChannelIdsEnd(m)))
-            }
-            Message::QueryChannelRange(m) => {
-                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::QueryChannelRange(m)))
-            }
-            Message::ReplyChannelRange(m) => {
-                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::ReplyChannelRange(m)))
-            }
-            Message::GossipTimestampFilter(m) => {
-                // The peer asks for our gossip: walk our graph to it as its
-                // queue drains (each item filtered by its timestamps).
-                peer.gossip_cursor = Some(GossipCursor::Channels(0));
-                return Ok(self.route_gossip(peer, their_node_id, GossipMessage::GossipTimestampFilter(m)));
-            }
+            // Routed before this match.
+            Message::ChannelAnnouncement(_)
+            | Message::NodeAnnouncement(_)
+            | Message::ChannelUpdate(_)
+            | Message::QueryShortChannelIds(_)
+            | Message::ReplyShortChannelIdsEnd(_)
+            | Message::QueryChannelRange(_)
+            | Message::ReplyChannelRange(_)
+            | Message::GossipTimestampFilter(_) => {}
             Message::UnknownOdd(t) => {
                 log_trace!(
                     self.logger,

@@ -11,8 +11,6 @@ use crate::routing::gossip::NetworkGraph;
 use crate::sync::Mutex;
 use alloc::sync::Arc;
 use bitcoin::blockdata::constants::ChainHash;
-use bitcoin::blockdata::opcodes::all::{OP_CHECKMULTISIG, OP_PUSHNUM_2};
-use bitcoin::blockdata::script::Builder;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{ScriptBuf, TxOut};
 
@@ -102,20 +100,8 @@ impl UtxoFuture {
     }
 }
 
-/// The BOLT 3 funding witness script: `OP_2 <key1> <key2> OP_2
-/// OP_CHECKMULTISIG` with the two keys in lexicographic order of their
-/// compressed encodings.
-pub fn funding_redeemscript(bitcoin_key_1: &PublicKey, bitcoin_key_2: &PublicKey) -> ScriptBuf {
-    let (a, b) = (bitcoin_key_1.serialize(), bitcoin_key_2.serialize());
-    let (first, second) = if a <= b { (a, b) } else { (b, a) };
-    Builder::new()
-        .push_opcode(OP_PUSHNUM_2)
-        .push_slice(first)
-        .push_slice(second)
-        .push_opcode(OP_PUSHNUM_2)
-        .push_opcode(OP_CHECKMULTISIG)
-        .into_script()
-}
+/// The BOLT 3 funding witness script (the 2-of-2 of the two keys, sorted).
+pub use crate::ln::chan_utils::make_funding_redeemscript as funding_redeemscript;
 
 /// The P2WSH output script of the funding output of a channel with these keys.
 pub fn funding_script_pubkey(bitcoin_key_1: &PublicKey, bitcoin_key_2: &PublicKey) -> ScriptBuf {
