@@ -917,6 +917,8 @@ pub enum GossipMessage {
 impl GossipMessage {
     /// The gossip message inside a decoded wire message, or the message back
     /// if it is not gossip.
+    // The message is moved either way; boxing it would only add an allocation.
+    #[allow(clippy::result_large_err)]
     pub fn from_wire<C>(message: crate::ln::wire::Message<C>) -> Result<Self, crate::ln::wire::Message<C>> {
         use crate::ln::wire::Message;
         Ok(match message {
