@@ -27,6 +27,9 @@ cargo clippy -p lightning-core --features _test_utils --all-targets -- -D warnin
 step "cargo clippy of lightning-persister with its tokio spawner"
 cargo clippy -p lightning-persister --features tokio --all-targets -- -D warnings
 
+step "rustdoc (every public item documented, no broken links)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
 step "no_std build of lightning-core"
 cargo build -p lightning-core --no-default-features
 

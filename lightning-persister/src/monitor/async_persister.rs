@@ -250,7 +250,7 @@ fn report<L: Logger>(logger: &L, handler: &CompletionHandler, channel_id: Channe
 /// [`CompletionHandler`] is told (usually
 /// [`chain_monitor_completion_handler`], so the `ChainMonitor` releases
 /// `MonitorEvent::Completed` and the channel resumes). See the
-/// [module documentation](self) for ordering and failures.
+/// [`crate::monitor`] documentation for ordering and failures.
 ///
 /// The `ChainMonitor` owns its persister, so the handler is set once the
 /// chain monitor exists:

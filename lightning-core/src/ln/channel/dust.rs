@@ -19,7 +19,7 @@
 //!   (BOLT 2: SHOULD NOT fail the channel) and, once irrevocably committed,
 //!   failed back with `temporary_channel_failure` if it is dust on a
 //!   commitment whose dust balance (at the current feerate) exceeds the
-//!   limit with it ([`FundedChannel::incoming_over_dust_limit`]);
+//!   limit with it (`FundedChannel::incoming_over_dust_limit`);
 //! - an `update_fee` that raises the feerate and makes a commitment's dust
 //!   balance grow past the limit is refused: from the counterparty it is an
 //!   `error` and a force-close (BOLT 2: MAY fail the channel; LDK closes),
