@@ -378,7 +378,7 @@ fn force_close_broadcasts_a_consensus_valid_commitment() {
         assert_eq!(
             env.update(&monitor, CLOSED_CHANNEL_UPDATE_ID, vec![round2[1].clone()]),
             Err(MonitorUpdateError::Invalid(
-                "closed-channel update carries a step other than a force-close or a preimage"
+                "closed-channel update carries a step other than a close or a preimage"
             ))
         );
         assert_eq!(
@@ -487,7 +487,7 @@ fn invalid_initial_steps_poison_the_monitor() {
     let monitor = chan.monitor(best, closed);
     assert_eq!(
         monitor.initial_steps_error(),
-        Some(MonitorUpdateError::Invalid("a monitor cannot be created force-closed"))
+        Some(MonitorUpdateError::Invalid("a monitor cannot be created closed"))
     );
 }
 
