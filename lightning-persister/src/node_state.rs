@@ -51,6 +51,10 @@
 //!    closed-channel `ChannelForceClosed` update through the chain monitor;
 //! 8. force-closes the stale channels through the manager, which sends the
 //!    monitor its close update: the monitor broadcasts its latest commitment.
+//!    A stale channel whose monitor holds a cooperative closing transaction
+//!    (the manager was saved before the close was signed) is only forgotten
+//!    as cooperatively closed: broadcasting our commitment would race the
+//!    agreed closing transaction.
 //!
 //! After it returns, the user connects the chain from the monitors' and the
 //! manager's best blocks, and reconnects peers.
@@ -313,6 +317,11 @@ pub struct StartedNode<CM> {
     /// Channels the manager's copy was stale for (the monitor had later
     /// updates): force-closed with the monitor's latest commitment.
     pub stale_channels_force_closed: Vec<ChannelId>,
+    /// Channels the manager's copy was stale for whose monitor holds the
+    /// cooperative closing transaction (the manager was saved before the
+    /// close was signed): forgotten as cooperatively closed, nothing
+    /// broadcast (the monitor rebroadcasts the closing transaction).
+    pub stale_channels_closed_cooperatively: Vec<ChannelId>,
     /// The monitor updates that were in flight when the manager was saved and
     /// that the stored monitors lacked, handed to them again (persisted
     /// again): `(channel, update id)` in the order given.
@@ -343,6 +352,7 @@ impl<CM> StartedNode<CM> {
         let StartedNode {
             channel_manager,
             stale_channels_force_closed,
+            stale_channels_closed_cooperatively,
             monitor_updates_replayed,
             channels_without_persisted_monitor_discarded,
             monitors_without_channel_force_closed,
@@ -352,6 +362,7 @@ impl<CM> StartedNode<CM> {
         let report = StartedNode {
             channel_manager: (),
             stale_channels_force_closed,
+            stale_channels_closed_cooperatively,
             monitor_updates_replayed,
             channels_without_persisted_monitor_discarded,
             monitors_without_channel_force_closed,
@@ -431,6 +442,8 @@ where
     let mut records: Vec<InFlightMonitorUpdates> = manager.list_in_flight_monitor_updates();
     let monitor_ids: Vec<(ChannelId, u64, bool)> =
         monitors.iter().map(|m| (m.channel_id(), m.latest_update_id(), m.is_closed())).collect();
+    let closed_cooperatively: Vec<ChannelId> =
+        monitors.iter().filter(|m| m.cooperative_closing_tx().is_some()).map(|m| m.channel_id()).collect();
     let monitor_of = |channel_id: ChannelId| monitor_ids.iter().find(|(id, _, _)| *id == channel_id);
     let mut stale = Vec::new();
     let mut discard = Vec::new();
@@ -552,16 +565,23 @@ where
         }
     }
 
-    // 8. Stale channels close with the monitor's latest commitment.
+    // 8. Stale channels close with the monitor's latest commitment, unless
+    // the monitor shows they already closed cooperatively.
     let mut stale_channels_force_closed = Vec::with_capacity(stale.len());
+    let mut stale_channels_closed_cooperatively = Vec::new();
     for (channel_id, counterparty_node_id) in stale {
-        if manager.force_close_broadcasting_latest_txn(&channel_id, &counterparty_node_id).is_ok() {
+        if closed_cooperatively.contains(&channel_id) {
+            if manager.forget_cooperatively_closed_channel(&counterparty_node_id, &channel_id).is_ok() {
+                stale_channels_closed_cooperatively.push(channel_id);
+            }
+        } else if manager.force_close_broadcasting_latest_txn(&channel_id, &counterparty_node_id).is_ok() {
             stale_channels_force_closed.push(channel_id);
         }
     }
     Ok(Some(StartedNode {
         channel_manager: manager,
         stale_channels_force_closed,
+        stale_channels_closed_cooperatively,
         monitor_updates_replayed,
         channels_without_persisted_monitor_discarded,
         monitors_without_channel_force_closed,

@@ -237,6 +237,41 @@ where
         result.map(|()| replayed)
     }
 
+    /// Start-up: forgets a channel the stored manager still runs but whose
+    /// monitor already holds the cooperative closing transaction (the
+    /// manager was saved before the close was signed). Raises
+    /// `ChannelClosed` with [`ClosureReason::CooperativeClosure`] and sends
+    /// the monitor nothing: it is closed, and it rebroadcasts the closing
+    /// transaction itself. (Force-closing instead would broadcast our
+    /// commitment against the agreed closing transaction.)
+    pub fn forget_cooperatively_closed_channel(
+        &self, counterparty_node_id: &PublicKey, channel_id: &ChannelId,
+    ) -> Result<(), APIError> {
+        let mut out = Outbox::default();
+        {
+            let mut st = self.state.lock();
+            let removed = st.peers.get_mut(counterparty_node_id).and_then(|p| p.channels.remove(channel_id));
+            let Some(ChannelPhase::Funded(mc)) = removed else {
+                return Err(APIError::ChannelUnavailable { err: "no such funded channel".into() });
+            };
+            log_info!(
+                self.logger,
+                channel = Some(*channel_id),
+                "The monitor has the cooperative closing transaction: the channel is closed"
+            );
+            out.events.push(Event::ChannelClosed {
+                channel_id: *channel_id,
+                user_channel_id: mc.chan.user_channel_id(),
+                reason: ClosureReason::CooperativeClosure,
+                counterparty_node_id: Some(*counterparty_node_id),
+                channel_capacity_sats: Some(mc.chan.channel_value_satoshis()),
+            });
+            self.flush_msgs(&mut out);
+        }
+        self.flush(out);
+        Ok(())
+    }
+
     /// Start-up: forgets a funded channel whose new monitor was still being
     /// written when the manager was saved and is not in the store. Nothing
     /// was signed that depends on it: as funder we had not broadcast the
@@ -290,5 +325,65 @@ where
         }
         self.flush(out);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+
+    const MAX: u64 = CLOSED_CHANNEL_UPDATE_ID;
+
+    fn record(channel_open: bool, latest_update_id: u64, ids: &[u64]) -> InFlightMonitorUpdates {
+        let channel_id = ChannelId([3; 32]);
+        let secp = Secp256k1::new();
+        let key = bitcoin::secp256k1::SecretKey::from_slice(&[1; 32]).expect("valid key");
+        InFlightMonitorUpdates {
+            channel_id,
+            counterparty_node_id: PublicKey::from_secret_key(&secp, &key),
+            channel_open,
+            initial_monitor_in_flight: false,
+            latest_update_id,
+            updates: ids
+                .iter()
+                .map(|&update_id| ChannelMonitorUpdate { update_id, channel_id, updates: Vec::new() })
+                .collect(),
+        }
+    }
+
+    fn replay(r: &InFlightMonitorUpdates, monitor: u64) -> Result<Vec<u64>, MonitorReplayError> {
+        r.updates_to_replay(monitor).map(|us| us.iter().map(|u| u.update_id).collect())
+    }
+
+    fn missing(monitor_update_id: u64, manager_update_id: u64) -> Result<Vec<u64>, MonitorReplayError> {
+        Err(MonitorReplayError::MissingUpdates { monitor_update_id, manager_update_id })
+    }
+
+    #[test]
+    fn an_open_channel_replays_exactly_what_its_monitor_lacks() {
+        let r = record(true, 7, &[5, 6, 7]);
+        assert_eq!(replay(&r, 4), Ok(vec![5, 6, 7]));
+        assert_eq!(replay(&r, 5), Ok(vec![6, 7]), "updates the monitor has are skipped");
+        assert_eq!(replay(&r, 7), Ok(vec![]));
+        assert_eq!(replay(&r, 9), Ok(vec![]), "a monitor ahead (stale manager) gets nothing");
+        assert_eq!(replay(&r, MAX), Ok(vec![]));
+        assert_eq!(replay(&r, 3), missing(3, 7), "update 4 is recorded nowhere");
+        // A record with a hole, or one that stops short of the manager.
+        assert_eq!(replay(&record(true, 7, &[5, 7]), 4), missing(4, 7));
+        assert_eq!(replay(&record(true, 7, &[5, 6]), 4), missing(4, 7));
+        assert_eq!(replay(&record(true, 7, &[]), 6), missing(6, 7));
+    }
+
+    #[test]
+    fn a_closed_channel_replays_up_to_its_closing_update() {
+        let r = record(false, MAX, &[5, 6, MAX]);
+        assert_eq!(replay(&r, 4), Ok(vec![5, 6, MAX]));
+        assert_eq!(replay(&r, 6), Ok(vec![MAX]));
+        assert_eq!(replay(&r, 10), Ok(vec![MAX]), "a monitor past the numbered updates gets the close");
+        assert_eq!(replay(&r, MAX), Ok(vec![]), "already closed");
+        assert_eq!(replay(&r, 3), missing(3, MAX));
+        assert_eq!(replay(&record(false, MAX, &[MAX]), 12), Ok(vec![MAX]));
+        assert_eq!(replay(&record(false, MAX, &[5, 6]), 4), missing(4, MAX), "no closing update");
     }
 }
