@@ -197,8 +197,12 @@ fn with_a_manager_that_does_not_record_closes_an_unknown_monitor_is_only_reporte
     );
     let mut payload = read_payload(&store, primary, secondary, key).expect("stored manager");
     assert_eq!(payload[0], 2, "written as version 2");
-    assert_eq!(payload[payload.len() - 4..], [0, 0, 0, 0], "no closed-channel record");
-    payload.truncate(payload.len() - 4);
+    assert_eq!(
+        payload[payload.len() - 5..],
+        [0, 0, 0, 0, 1],
+        "no closed-channel record; records every close"
+    );
+    payload.truncate(payload.len() - 5);
     payload[0] = 1;
     write_payload(&store, primary, secondary, key, &payload).expect("rewritten");
     drop(store);
@@ -208,6 +212,13 @@ fn with_a_manager_that_does_not_record_closes_an_unknown_monitor_is_only_reporte
     assert!(report.monitors_without_channel_force_closed.is_empty());
     assert!(net.nodes[0].broadcaster.take().is_empty());
     assert!(!net.nodes[0].chain_monitor.get_monitor(chan).expect("watched").is_closed());
+    assert!(!net.nodes[0].node.records_every_close());
+    // Written again (as version 2), it still does not claim to record every
+    // close: the monitor from before is still only reported.
+    net.nodes[0].persist_manager();
+    let report = net.restart(0).expect("restarts");
+    assert_eq!(report.monitors_without_channel, vec![chan]);
+    assert!(net.nodes[0].broadcaster.take().is_empty());
 }
 
 /// Node 0 (asynchronous) funds a channel with node 1: stops once its first

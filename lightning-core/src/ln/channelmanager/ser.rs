@@ -13,7 +13,8 @@
 //! in-flight updates stays paused until
 //! [`ChannelManager::replay_in_flight_monitor_updates`] (called by the
 //! start-up routine once the monitors are loaded) gives its monitor what it
-//! lacks. Version 1 (without them) is still read.
+//! lacks. Version 1 (without them) is still read; a manager read from it
+//! keeps saying it does not record every close (a flag written at the end).
 
 use crate::chain::channelmonitor::ChannelMonitorUpdate;
 
@@ -145,7 +146,7 @@ where
             record.counterparty_node_id.write(w)?;
             write_updates(w, &record.updates)?;
         }
-        Ok(())
+        self.records_every_close.write(w)
     }
 
     /// Encodes the manager's state.
@@ -258,6 +259,10 @@ where
                 }
             }
         }
+        // A manager first written by version 1 may have closed channels
+        // cooperatively without telling their monitors: it never records
+        // every close, even once written again as version 2.
+        let records_every_close = records_monitor_updates && bool::read(r)?;
         Ok(ChannelManager {
             chain_hash,
             config: args.config,
@@ -280,7 +285,7 @@ where
             }),
             pending_events: Mutex::new(Vec::new()),
             pending_msg_events: Mutex::new(Vec::new()),
-            records_every_close: records_monitor_updates,
+            records_every_close,
         })
     }
 }

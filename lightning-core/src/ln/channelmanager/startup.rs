@@ -172,8 +172,9 @@ where
     /// Whether every channel this manager closed left a trace its monitor can
     /// be checked against: the monitor got a closing update, or the update is
     /// recorded in flight ([`Self::list_in_flight_monitor_updates`]). True for
-    /// a new manager and one read from this version; false for one written by
-    /// a version that did not tell monitors of cooperative closes. When true,
+    /// a manager created by this version; false for one first written by a
+    /// version that did not tell monitors of cooperative closes (and it stays
+    /// false when such a manager is written again). When true,
     /// an open monitor the manager has neither a channel nor a record for is
     /// a channel opened after the manager was saved, never a cooperative close
     /// waiting to confirm: its latest commitment (never revoked: we revoke a
