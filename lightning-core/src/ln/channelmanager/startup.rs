@@ -27,7 +27,8 @@ use super::*;
 use crate::chain::channelmonitor::CLOSED_CHANNEL_UPDATE_ID;
 
 /// The monitor updates a manager handed to the watch for one channel and has
-/// not heard persisted (see the [module documentation](self)).
+/// not heard persisted; start-up hands those a monitor lacks back to it
+/// ([`ChannelManager::replay_in_flight_monitor_updates`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InFlightMonitorUpdates {
     /// The channel.
