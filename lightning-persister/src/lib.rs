@@ -26,7 +26,8 @@
 //!   scorer in the same store, and
 //!   [`node_state::read_channel_manager_and_monitors`] brings a node back in
 //!   the safe order: monitors first, then the manager reconciled against them,
-//!   then the monitors handed to the `ChainMonitor`.
+//!   then the monitors handed to the `ChainMonitor` and given the monitor
+//!   updates the manager recorded in flight that they lack.
 //!
 //! ```
 //! use lightning_core::util::persist::{KVStore, SCORER_PERSISTENCE_KEY};
@@ -53,11 +54,15 @@
 //!    by itself; call [`node_state::persist_manager`] whenever the manager
 //!    changed, and [`node_state::persist_graph`] /
 //!    [`node_state::persist_scorer`] now and then.
-//! 3. With [`monitor::AsyncMonitorPersister`], persist the manager only once
-//!    [`monitor::AsyncMonitorPersister::wait_for_pending_writes`] returned
-//!    `true`: a manager saved ahead of a monitor write that is then lost in a
-//!    crash refuses to start ([`node_state::StartupError::MonitorBehindManager`]),
-//!    because the manager would rely on an update no monitor has.
+//! 3. With [`monitor::AsyncMonitorPersister`] the manager may be saved at any
+//!    time, from any thread: it writes the monitor updates still being
+//!    persisted with itself, and start-up hands the monitors any of them a
+//!    crash kept off the disk (through the `ChainMonitor`, so they are
+//!    written again) before the channels resume. Only a monitor behind the
+//!    manager by updates recorded nowhere refuses to start
+//!    ([`node_state::StartupError::MonitorBehindManager`]): that is lost data.
+//!    [`monitor::AsyncMonitorPersister::wait_for_pending_writes`] is still
+//!    the way to flush before a clean shutdown.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]

@@ -9,11 +9,10 @@ mod common;
 
 use std::fs;
 
-use common::node::{ManualSpawner, Mode, Network};
-use lightning_core::chain::chainmonitor::MonitorName;
+use common::node::{monitor_name, ManualSpawner, Mode, Network};
 use lightning_core::chain::channelmonitor::CLOSED_CHANNEL_UPDATE_ID;
 use lightning_core::events::{ClosureReason, Event, MessageSendEvent};
-use lightning_core::ln::types::ChannelId;
+use lightning_core::ln::types::{ChannelId, PaymentPreimage};
 use lightning_core::util::persist::{
     KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
     CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
@@ -24,34 +23,6 @@ use lightning_persister::node_state::StartupError;
 
 const MONITORS: &str = CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE;
 const UPDATES: &str = CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE;
-
-fn monitor_name(funding_tx: &lightning_core::bitcoin::Transaction) -> String {
-    MonitorName::new(lightning_core::bitcoin::OutPoint { txid: funding_tx.compute_txid(), vout: 0 })
-        .to_string()
-}
-
-/// The update ids stored for a monitor of node `i`, sorted.
-fn stored_update_ids(net: &Network, i: usize, name: &str) -> Vec<u64> {
-    let mut ids: Vec<u64> = net.nodes[i]
-        .store
-        .list(UPDATES, name)
-        .expect("list")
-        .iter()
-        .map(|k| k.parse().expect("id"))
-        .collect();
-    ids.sort_unstable();
-    ids
-}
-
-/// The manager's and the chain monitor's latest update id for a channel.
-fn update_ids(net: &Network, node: usize, peer: usize, chan: ChannelId) -> (u64, u64) {
-    let manager = net.nodes[node]
-        .node
-        .with_funded_channel(&net.nodes[peer].node_id, &chan, |c| c.latest_monitor_update_id())
-        .expect("channel");
-    let monitor = net.nodes[node].chain_monitor.get_monitor(chan).expect("monitor").latest_update_id();
-    (manager, monitor)
-}
 
 #[test]
 fn channel_keeps_paying_after_both_nodes_restart_from_disk() {
@@ -65,10 +36,10 @@ fn channel_keeps_paying_after_both_nodes_restart_from_disk() {
     let name = monitor_name(&funding_tx);
     // Each payment takes several monitor updates: some are compacted (every
     // 5), the rest are numbered keys.
-    let (manager_id, monitor_id) = update_ids(&net, 0, 1, chan);
+    let (manager_id, monitor_id) = net.update_ids(0, 1, chan);
     assert_eq!(manager_id, monitor_id);
     assert!(manager_id > 5, "enough updates to compact: {manager_id}");
-    let tail = stored_update_ids(&net, 0, &name);
+    let tail = net.stored_update_ids(0, &name);
     assert_eq!(tail, (manager_id - manager_id % 5 + 1..=manager_id).collect::<Vec<_>>());
     for i in [0, 1] {
         net.nodes[i].persist_manager();
@@ -83,7 +54,7 @@ fn channel_keeps_paying_after_both_nodes_restart_from_disk() {
         assert!(report.stale_channels_force_closed.is_empty());
         assert!(report.monitors_without_channel.is_empty());
     }
-    assert_eq!(update_ids(&net, 0, 1, chan), (manager_id, monitor_id), "the monitor replayed its tail");
+    assert_eq!(net.update_ids(0, 1, chan), (manager_id, monitor_id), "the monitor replayed its tail");
     net.connect(0, 1);
     net.process_all();
     assert_eq!(net.balance_msat(0, 1, chan), 1_000_000_000 - 30_000_000 + 4_000_000);
@@ -93,7 +64,7 @@ fn channel_keeps_paying_after_both_nodes_restart_from_disk() {
     net.send_and_claim(0, 1, 5_000_000);
     net.send_and_claim(1, 0, 1_000_000);
     assert_eq!(net.balance_msat(0, 1, chan), 970_000_000);
-    let (manager_id, monitor_id) = update_ids(&net, 0, 1, chan);
+    let (manager_id, monitor_id) = net.update_ids(0, 1, chan);
     assert_eq!(manager_id, monitor_id);
 
     // And once more, to read what the restarted node wrote.
@@ -137,7 +108,7 @@ fn a_stale_manager_closes_the_channel_with_the_monitors_latest_commitment() {
     // The close update was persisted: the stored monitor is closed.
     let monitor = net.nodes[0].chain_monitor.get_monitor(chan).expect("still watched");
     assert_eq!(monitor.latest_update_id(), CLOSED_CHANNEL_UPDATE_ID);
-    assert!(stored_update_ids(&net, 0, &monitor_name(&funding_tx)).is_empty());
+    assert!(net.stored_update_ids(0, &monitor_name(&funding_tx)).is_empty());
 }
 
 #[test]
@@ -147,11 +118,11 @@ fn start_up_refuses_a_manager_whose_monitor_is_missing_or_behind() {
     let (chan, funding_tx) = net.create_channel(0, 1, 1_000_000);
     let name = monitor_name(&funding_tx);
     net.send_and_claim(0, 1, 1_000_000);
-    while stored_update_ids(&net, 0, &name).is_empty() {
+    while net.stored_update_ids(0, &name).is_empty() {
         net.send_and_claim(0, 1, 1_000_000);
     }
     net.nodes[0].persist_manager();
-    let (latest, _) = update_ids(&net, 0, 1, chan);
+    let (latest, _) = net.update_ids(0, 1, chan);
     let store_dir = net.dirs[0].path().to_path_buf();
     net.disconnect(0, 1);
     net.stop(0);
@@ -217,7 +188,7 @@ fn in_progress_channel_waits_for_the_write_and_survives_a_crash_before_it() {
     let name = monitor_name(&funding_tx);
     net.send_and_claim(0, 1, 7_000_000);
     net.nodes[1].persist_manager();
-    let before = update_ids(&net, 1, 0, chan);
+    let before = net.update_ids(1, 0, chan);
 
     // Node 0 adds an HTLC and signs; node 1's monitor update is in progress.
     let (preimage, hash) = net.route_payment(0, 1, 3_000_000);
@@ -229,7 +200,7 @@ fn in_progress_channel_waits_for_the_write_and_survives_a_crash_before_it() {
     assert!(spawner.queued() > 0);
     let pending = net.nodes[1].chain_monitor.list_pending_monitor_updates();
     let in_flight = pending.get(&chan).cloned().expect("an update in progress");
-    assert!(stored_update_ids(&net, 1, &name).iter().all(|id| !in_flight.contains(id)), "not on disk yet");
+    assert!(net.stored_update_ids(1, &name).iter().all(|id| !in_flight.contains(id)), "not on disk yet");
     assert!(net.nodes[1].store.read(MONITORS, "", &name).is_ok(), "the full monitor from before is there");
 
     // Written: the channel resumes and the payment completes.
@@ -275,14 +246,121 @@ fn in_progress_channel_waits_for_the_write_and_survives_a_crash_before_it() {
     net.settle();
     assert!(net.nodes[0].events().iter().any(|e| matches!(e, Event::PaymentSent { .. })));
     assert_eq!(net.balance_msat(1, 0, chan), balance_before + 2_000_000);
-    let (manager_id, monitor_id) = update_ids(&net, 1, 0, chan);
+    let (manager_id, monitor_id) = net.update_ids(1, 0, chan);
     assert_eq!(manager_id, monitor_id);
     assert!(manager_id > before.0);
     assert!(net.nodes[0].broadcaster.take().is_empty() && net.nodes[1].broadcaster.take().is_empty());
 }
 
 #[test]
-fn a_manager_saved_ahead_of_an_in_progress_monitor_write_refuses_to_start() {
+fn a_manager_saved_ahead_of_in_progress_monitor_writes_recovers_after_a_crash() {
+    let spawner = ManualSpawner::default();
+    let mut net = Network::new(vec![Mode::Sync, Mode::Async(spawner.clone())]);
+    net.connect(0, 1);
+    let (chan, funding_tx) = net.create_channel(0, 1, 1_000_000);
+    let name = monitor_name(&funding_tx);
+    // Payment A reaches node 1 and waits to be claimed.
+    let (preimage_a, hash_a) = net.route_payment(0, 1, 3_000_000);
+    net.settle();
+    assert!(net.nodes[1]
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::PaymentClaimable { payment_hash, .. } if *payment_hash == hash_a)));
+    let (_, stored_before) = net.update_ids(1, 0, chan);
+
+    // Payment B's commitment reaches node 1 (its new holder commitment is
+    // being written), then node 1 claims A (the preimage, then the
+    // counterparty commitment with the fulfill): three updates queued.
+    let (preimage_b, hash_b) = net.route_payment(0, 1, 2_000_000);
+    for ev in net.nodes[0].msgs() {
+        net.deliver(0, ev);
+    }
+    net.nodes[1].node.claim_funds(preimage_a);
+    let (manager_update_id, _) = net.update_ids(1, 0, chan);
+    let queued: Vec<u64> = (stored_before + 1..=manager_update_id).collect();
+    assert_eq!(queued.len(), 3, "{queued:?}");
+    assert_eq!(net.nodes[1].chain_monitor.list_pending_monitor_updates().get(&chan), Some(&queued));
+    let record = net.nodes[1].node.list_in_flight_monitor_updates();
+    assert_eq!(record.len(), 1);
+    assert_eq!(record[0].updates.iter().map(|u| u.update_id).collect::<Vec<_>>(), queued);
+    assert!(net.nodes[1].msgs().is_empty(), "nothing leaves before the monitor has it");
+
+    // Saved while the writes are queued, then a crash loses them.
+    net.nodes[1].persist_manager();
+    net.disconnect(0, 1);
+    net.stop(1);
+    spawner.0.lock().expect("lock").clear();
+    assert!(net.stored_update_ids_at(1, &name).iter().all(|id| *id <= stored_before));
+
+    // A stored update older than the record is lost as well: that is not
+    // recoverable, and start-up still refuses.
+    let stored = net.stored_update_ids_at(1, &name);
+    {
+        let last = stored.last().expect("updates since the last full monitor");
+        let path = net.dirs[1].path().join(UPDATES).join(&name).join(last.to_string());
+        let saved = fs::read(&path).expect("stored");
+        fs::remove_file(&path).expect("remove");
+        let Err(err) = net.start(1) else { panic!("accepted") };
+        assert!(
+            matches!(err, StartupError::MonitorBehindManager { channel_id, monitor_update_id, manager_update_id: m }
+                if channel_id == chan && monitor_update_id == last - 1 && m == manager_update_id),
+            "{err}"
+        );
+        fs::write(&path, saved).expect("restore");
+    }
+
+    // Restarted: the monitor gets the three updates again, persisted anew.
+    let report = net.start(1).expect("recovers");
+    let replayed: Vec<(ChannelId, u64)> = queued.iter().map(|id| (chan, *id)).collect();
+    assert_eq!(report.monitor_updates_replayed, replayed);
+    assert!(report.stale_channels_force_closed.is_empty());
+    assert_eq!(net.update_ids(1, 0, chan), (manager_update_id, manager_update_id));
+    assert!(net.nodes[1].node.is_channel_paused(&net.nodes[0].node_id, &chan), "until written again");
+    spawner.run_all();
+    let _ = net.nodes[1].msgs(); // processes the completions
+    assert!(!net.nodes[1].node.is_channel_paused(&net.nodes[0].node_id, &chan));
+    assert!(net.nodes[1].node.list_in_flight_monitor_updates().is_empty());
+
+    // The node keeps paying: B and A complete after the reestablishment.
+    net.connect(0, 1);
+    net.settle();
+    assert!(net.nodes[1]
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::PaymentClaimable { payment_hash, .. } if *payment_hash == hash_b)));
+    net.nodes[1].node.claim_funds(preimage_b);
+    net.settle();
+    let sent: Vec<PaymentPreimage> = net.nodes[0]
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::PaymentSent { payment_preimage, .. } => Some(payment_preimage),
+            _ => None,
+        })
+        .collect();
+    assert!(sent.contains(&preimage_a) && sent.contains(&preimage_b), "{sent:?}");
+    assert_eq!(net.balance_msat(1, 0, chan), 5_000_000);
+    net.send_and_claim(0, 1, 1_000_000);
+    net.send_and_claim(0, 1, 500_000);
+    assert_eq!(net.balance_msat(1, 0, chan), 6_500_000);
+
+    // And what it wrote reads back: the store has everything the manager has.
+    net.nodes[1].persist_manager();
+    net.disconnect(0, 1);
+    let report = net.restart(1).expect("restarts");
+    assert!(report.monitor_updates_replayed.is_empty());
+    let (manager_id, monitor_id) = net.update_ids(1, 0, chan);
+    assert_eq!(manager_id, monitor_id);
+    net.connect(0, 1);
+    net.settle();
+    // (Another amount: the restarted keys draw the same randomness again.)
+    net.send_and_claim(0, 1, 700_000);
+    assert_eq!(net.balance_msat(1, 0, chan), 7_200_000);
+    assert!(net.nodes[0].broadcaster.take().is_empty() && net.nodes[1].broadcaster.take().is_empty());
+}
+
+#[test]
+fn updates_written_before_the_crash_but_still_recorded_are_skipped() {
     let spawner = ManualSpawner::default();
     let mut net = Network::new(vec![Mode::Sync, Mode::Async(spawner.clone())]);
     net.connect(0, 1);
@@ -291,20 +369,19 @@ fn a_manager_saved_ahead_of_an_in_progress_monitor_write_refuses_to_start() {
     for ev in net.nodes[0].msgs() {
         net.deliver(0, ev);
     }
-    let (manager_update_id, _) = update_ids(&net, 1, 0, chan);
-    assert!(!net.nodes[1].chain_monitor.list_pending_monitor_updates().is_empty());
-    // Saved while the monitor update is still being written, then a crash
-    // loses the write: the manager counts on an update no monitor has. With
-    // the asynchronous persister, save the manager only after
-    // `wait_for_pending_writes`.
+    let (manager_update_id, _) = net.update_ids(1, 0, chan);
+    // Saved with the update recorded in flight; the write then completes but
+    // the manager never hears of it before the crash.
     net.nodes[1].persist_manager();
+    spawner.run_all();
     net.disconnect(0, 1);
     net.stop(1);
-    spawner.0.lock().expect("lock").clear();
-    let Err(err) = net.start(1) else { panic!("accepted") };
-    assert!(
-        matches!(err, StartupError::MonitorBehindManager { monitor_update_id, manager_update_id: m, .. }
-            if m == manager_update_id && monitor_update_id < m),
-        "{err}"
-    );
+    let report = net.start(1).expect("starts");
+    assert!(report.monitor_updates_replayed.is_empty(), "the monitor has it: not handed over twice");
+    assert_eq!(net.update_ids(1, 0, chan), (manager_update_id, manager_update_id));
+    assert!(!net.nodes[1].node.is_channel_paused(&net.nodes[0].node_id, &chan));
+    assert!(net.nodes[1].node.list_in_flight_monitor_updates().is_empty());
+    net.connect(0, 1);
+    net.settle();
+    net.send_and_claim(0, 1, 1_000_000);
 }

@@ -299,6 +299,27 @@ impl Node {
     pub fn events(&self) -> Vec<Event> {
         self.node.get_and_clear_pending_events()
     }
+
+    /// Replaces the node's manager with one read from `bytes` (written by
+    /// `ChannelManager::write`), over the same watch and components.
+    pub fn reload_manager(&mut self, bytes: &[u8]) {
+        let keys = KeysManager::new(&self.seed, 42, 0);
+        let material = keys.get_inbound_payment_key_material();
+        self.node = ChannelManager::read(
+            &mut &bytes[..],
+            crate::ln::channelmanager::ChannelManagerReadArgs {
+                fee_estimator: Arc::clone(&self.fee_estimator),
+                chain_monitor: Arc::clone(&self.watch),
+                tx_broadcaster: Arc::clone(&self.broadcaster),
+                router: test_router(&self.network_graph, &self.scorer),
+                logger: Arc::clone(&self.logger),
+                keys,
+                config: self.config,
+                inbound_payment_key_material: material,
+            },
+        )
+        .expect("reload");
+    }
 }
 
 impl Network {

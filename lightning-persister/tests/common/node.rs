@@ -15,7 +15,7 @@ use lightning_core::bitcoin::hash_types::TxMerkleNode;
 use lightning_core::bitcoin::hashes::Hash;
 use lightning_core::bitcoin::secp256k1::PublicKey;
 use lightning_core::bitcoin::{CompactTarget, Network as BitcoinNetwork, Transaction};
-use lightning_core::chain::chainmonitor::{ChainMonitor, Persist};
+use lightning_core::chain::chainmonitor::{ChainMonitor, MonitorName, Persist};
 use lightning_core::chain::test_utils::TestFilter;
 use lightning_core::chain::{BestBlock, Listen};
 use lightning_core::events::{Event, MessageSendEvent, MessageSendEventsProvider};
@@ -31,6 +31,7 @@ use lightning_core::routing::router::{DirectRouter, RouteParameters};
 use lightning_core::sign::{InMemorySigner, KeysManager};
 use lightning_core::sync::Mutex;
 use lightning_core::util::config::UserConfig;
+use lightning_core::util::persist::{KVStore, CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE};
 use lightning_persister::fs_store::FilesystemStore;
 use lightning_persister::monitor::{
     chain_monitor_completion_handler, AsyncMonitorPersister, MonitorUpdatingPersister, Spawner, WriteTask,
@@ -220,12 +221,7 @@ impl PersistedNode {
         };
         let started = read_channel_manager_and_monitors(&*c.store, args)?.expect("a stored node");
         // The manager moves into the node; the report keeps the rest.
-        let StartedNode {
-            channel_manager,
-            stale_channels_force_closed,
-            monitors_without_channel,
-            monitors_loaded,
-        } = started;
+        let (channel_manager, report) = started.into_parts();
         let node_id = channel_manager.get_our_node_id();
         let node = PersistedNode {
             node: channel_manager,
@@ -238,12 +234,6 @@ impl PersistedNode {
             node_id,
             index,
             config,
-        };
-        let report = StartedNode {
-            channel_manager: (),
-            stale_channels_force_closed,
-            monitors_without_channel,
-            monitors_loaded,
         };
         Ok((node, report))
     }
@@ -262,6 +252,13 @@ impl PersistedNode {
     pub fn persist_manager(&self) {
         persist_manager(&*self.store, &self.node).expect("manager persisted");
     }
+}
+
+/// The store name of the monitor of the channel funded by output 0 of
+/// `funding_tx`.
+pub fn monitor_name(funding_tx: &Transaction) -> String {
+    MonitorName::new(lightning_core::bitcoin::OutPoint { txid: funding_tx.compute_txid(), vout: 0 })
+        .to_string()
 }
 
 /// A start-up report without the manager (which went into the node).
@@ -558,6 +555,40 @@ impl Network {
             ),
             "no PaymentSent: {sent:?}"
         );
+    }
+
+    /// The update ids stored for monitor `name` of node `i`, sorted.
+    pub fn stored_update_ids(&self, i: usize, name: &str) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.nodes[i]
+            .store
+            .list(CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE, name)
+            .expect("list")
+            .iter()
+            .map(|k| k.parse().expect("id"))
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The update ids stored for monitor `name` of node `i`, read from its
+    /// directory (works while the node is stopped).
+    pub fn stored_update_ids_at(&self, i: usize, name: &str) -> Vec<u64> {
+        let dir = self.dirs[i].path().join(CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE).join(name);
+        let mut ids: Vec<u64> = std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The manager's and the chain monitor's latest update id for a channel.
+    pub fn update_ids(&self, node: usize, peer: usize, chan: ChannelId) -> (u64, u64) {
+        let manager = self.nodes[node]
+            .node
+            .with_funded_channel(&self.nodes[peer].node_id, &chan, |c| c.latest_monitor_update_id())
+            .expect("channel");
+        let monitor = self.nodes[node].chain_monitor.get_monitor(chan).expect("monitor").latest_update_id();
+        (manager, monitor)
     }
 
     /// Our balance (msat, excluding HTLCs) in a channel.

@@ -47,7 +47,7 @@ use crate::util::logger::Logger;
 use bitcoin::block::Header;
 use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::secp256k1::{PublicKey, SecretKey};
-use bitcoin::{BlockHash, OutPoint, ScriptBuf, TxOut, Txid};
+use bitcoin::{BlockHash, OutPoint, ScriptBuf, Transaction, TxOut, Txid};
 
 use state::MonitorState;
 
@@ -154,6 +154,40 @@ pub enum ChannelMonitorUpdateStep {
         /// The script.
         scriptpubkey: ScriptBuf,
     },
+    /// Both sides signed the closing transaction of a cooperative close
+    /// (the `closing_signed` fee was agreed): the channel is closed off
+    /// chain and will never have another commitment.
+    ///
+    /// Sent with [`CLOSED_CHANNEL_UPDATE_ID`], like
+    /// [`Self::ChannelForceClosed`], and closes the monitor the same way
+    /// (commitment updates are refused from then on) but broadcasts nothing:
+    /// the manager broadcasts the closing transaction itself. The monitor
+    /// keeps it and rebroadcasts it
+    /// ([`ChannelMonitor::rebroadcast_pending_claims`]) until something
+    /// spends the funding output, so a closing transaction that was lost
+    /// before it reached the network is not forgotten with the channel; it
+    /// never broadcasts our commitment on its own (there is no HTLC left to
+    /// protect, and it would race the closing transaction). A monitor with
+    /// this step is closed, so at start-up it is known as a cooperative close
+    /// rather than a channel the manager forgot.
+    CooperativeClose {
+        /// The fully signed closing transaction (it must spend the funding
+        /// output).
+        closing_tx: Transaction,
+    },
+}
+
+impl ChannelMonitorUpdateStep {
+    /// Whether the step closes the channel
+    /// ([`Self::ChannelForceClosed`] or [`Self::CooperativeClose`]): such a
+    /// step is sent with [`CLOSED_CHANNEL_UPDATE_ID`].
+    pub fn closes_channel(&self) -> bool {
+        matches!(
+            self,
+            ChannelMonitorUpdateStep::ChannelForceClosed { .. }
+                | ChannelMonitorUpdateStep::CooperativeClose { .. }
+        )
+    }
 }
 
 /// An ordered batch of changes to one channel's monitor.
@@ -401,8 +435,9 @@ impl<Signer> ChannelMonitor<Signer> {
     }
 
     /// Whether the channel is closed as far as the monitor knows: it was
-    /// force-closed, we broadcast our commitment, or the funding output was
-    /// spent on chain. A closed monitor refuses commitment updates.
+    /// force-closed or cooperatively closed, we broadcast our commitment, or
+    /// the funding output was spent on chain. A closed monitor refuses
+    /// commitment updates.
     pub fn is_closed(&self) -> bool {
         self.inner.lock().is_closed()
     }
@@ -471,6 +506,13 @@ impl<Signer> ChannelMonitor<Signer> {
         self.inner.lock().counterparty_shutdown_script.clone()
     }
 
+    /// The closing transaction of the cooperative close the channel ended
+    /// with, once a [`ChannelMonitorUpdateStep::CooperativeClose`] was
+    /// applied.
+    pub fn cooperative_closing_tx(&self) -> Option<Transaction> {
+        self.inner.lock().cooperative_closing_tx.clone()
+    }
+
     /// Takes the events produced since the last call.
     pub fn get_and_clear_pending_monitor_events(&self) -> Vec<MonitorEvent> {
         core::mem::take(&mut self.inner.lock().pending_events)
@@ -525,7 +567,9 @@ impl<Signer: EcdsaChannelSigner> ChannelMonitor<Signer> {
     ///
     /// A [`ChannelMonitorUpdateStep::ChannelForceClosed`] with
     /// `should_broadcast` signs and broadcasts our latest commitment and
-    /// queues [`MonitorEvent::HolderForceClosed`]. After the channel closed,
+    /// queues [`MonitorEvent::HolderForceClosed`]. A
+    /// [`ChannelMonitorUpdateStep::CooperativeClose`] closes the monitor
+    /// without broadcasting anything. After the channel closed,
     /// commitment updates are refused ([`MonitorUpdateError::CommitmentAfterClose`]);
     /// preimages and revocation secrets are still taken.
     pub fn update_monitor(
@@ -554,9 +598,10 @@ impl<Signer: EcdsaChannelSigner> ChannelMonitor<Signer> {
     }
 
     /// Broadcasts again what the monitor has put on chain and is not
-    /// confirmed yet (today: our commitment, if we broadcast it and the
-    /// funding output is not spent). Call it now and then, e.g. on each new
-    /// block or after a restart.
+    /// confirmed yet (today: our commitment if we broadcast it, and the
+    /// cooperative closing transaction if the channel closed that way, while
+    /// the funding output is not spent). Call it now and then, e.g. on each
+    /// new block or after a restart.
     pub fn rebroadcast_pending_claims(
         &self, broadcaster: &dyn BroadcasterInterface, fee_estimator: &dyn FeeEstimator, logger: &dyn Logger,
     ) {

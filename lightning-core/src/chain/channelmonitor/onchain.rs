@@ -4,7 +4,9 @@
 //! signed (our signature from the signer, the counterparty's from its
 //! `commitment_signed`, the 2-of-2 funding witness). [`OnchainTxHandler`]
 //! remembers that it did, so the monitor counts as closed, refuses
-//! commitment updates, and can rebroadcast.
+//! commitment updates, and can rebroadcast. It also rebroadcasts (never first
+//! broadcasts: the manager does) the closing transaction of a cooperative
+//! close it was told of, until the funding output is spent.
 //!
 //! A later issue grows this module into the claim engine (BOLT 5). What it
 //! will take, all already kept by the monitor:
@@ -114,13 +116,26 @@ impl<Signer: EcdsaChannelSigner> MonitorState<Signer> {
         Ok(txid)
     }
 
-    /// Rebroadcasts our commitment if we broadcast it and nothing spent the
-    /// funding output yet.
+    /// Rebroadcasts the cooperative closing transaction if the channel closed
+    /// that way, and our commitment if we broadcast it, while nothing spent
+    /// the funding output.
     pub(crate) fn rebroadcast_pending_claims(
         &mut self, broadcaster: &dyn BroadcasterInterface, _fee_estimator: &dyn FeeEstimator,
         logger: &dyn Logger,
     ) {
-        if self.onchain.holder_commitment_broadcast.is_none() || self.funding_spend.is_some() {
+        if self.funding_spend.is_some() {
+            return;
+        }
+        if let Some(closing_tx) = &self.cooperative_closing_tx {
+            log_info!(
+                logger,
+                channel = Some(self.channel_id),
+                "Rebroadcasting the cooperative closing transaction {}",
+                closing_tx.compute_txid()
+            );
+            broadcaster.broadcast_transactions(&[closing_tx]);
+        }
+        if self.onchain.holder_commitment_broadcast.is_none() {
             return;
         }
         match self.signed_latest_holder_commitment() {

@@ -28,6 +28,7 @@ use crate::chain::BestBlock;
 use crate::io::{self, Read, Write};
 use crate::ln::chan_utils::commitment::CommitmentSpec;
 use crate::ln::chan_utils::{ChannelTransactionParameters, HTLCOutputInCommitment};
+use crate::ln::channel::ser::{read_transaction, write_transaction};
 use crate::ln::msgs::DecodeError;
 use crate::ln::types::{ChannelId, PaymentPreimage};
 use crate::prelude::*;
@@ -186,6 +187,10 @@ impl Writeable for ChannelMonitorUpdateStep {
                 5u8.write(w)?;
                 crate::util::ser::write_u16_len_bytes(w, scriptpubkey.as_bytes())
             }
+            ChannelMonitorUpdateStep::CooperativeClose { closing_tx } => {
+                6u8.write(w)?;
+                write_transaction(w, closing_tx)
+            }
         }
     }
 }
@@ -215,6 +220,7 @@ impl Readable for ChannelMonitorUpdateStep {
             5 => ChannelMonitorUpdateStep::ShutdownScript {
                 scriptpubkey: ScriptBuf::from_bytes(crate::util::ser::read_u16_len_bytes(r)?),
             },
+            6 => ChannelMonitorUpdateStep::CooperativeClose { closing_tx: read_transaction(r)? },
             _ => return Err(DecodeError::UnknownVersion),
         })
     }
@@ -416,8 +422,13 @@ fn read_holder_commitment<R: Read, S>(
     Ok(commitment)
 }
 
-/// Serialization version of [`ChannelMonitor`].
-pub const MONITOR_SERIALIZATION_VERSION: u8 = 1;
+/// Serialization version of [`ChannelMonitor`]. Version 2 adds the
+/// cooperative closing transaction at the end; version 1 monitors (written
+/// before it existed) are still read, as monitors without one.
+pub const MONITOR_SERIALIZATION_VERSION: u8 = 2;
+
+/// The oldest monitor serialization version still read.
+const MIN_MONITOR_SERIALIZATION_VERSION: u8 = 1;
 
 impl<Signer: EcdsaChannelSigner> Writeable for ChannelMonitor<Signer> {
     /// The full state, after a version byte. Fails (`InvalidData`) for a
@@ -473,7 +484,14 @@ impl<Signer: EcdsaChannelSigner> Writeable for ChannelMonitor<Signer> {
             }
             None => 0u8.write(w)?,
         }
-        write_long_vec(w, state.pending_events.iter(), |w, e| e.write(w))
+        write_long_vec(w, state.pending_events.iter(), |w, e| e.write(w))?;
+        match &state.cooperative_closing_tx {
+            Some(tx) => {
+                1u8.write(w)?;
+                write_transaction(w, tx)
+            }
+            None => 0u8.write(w),
+        }
     }
 }
 
@@ -483,7 +501,8 @@ impl<SP: SignerProvider> ReadableArgs<&SP> for ChannelMonitor<SP::EcdsaSigner> {
     /// whose signer's keys are not the ones in its channel parameters (another
     /// seed), and any commitment that does not rebuild.
     fn read<R: Read>(r: &mut R, signer_provider: &SP) -> Result<Self, DecodeError> {
-        if u8::read(r)? != MONITOR_SERIALIZATION_VERSION {
+        let version = u8::read(r)?;
+        if !(MIN_MONITOR_SERIALIZATION_VERSION..=MONITOR_SERIALIZATION_VERSION).contains(&version) {
             return Err(DecodeError::UnknownVersion);
         }
         let channel_keys_id: [u8; 32] = Readable::read(r)?;
@@ -571,6 +590,17 @@ impl<SP: SignerProvider> ReadableArgs<&SP> for ChannelMonitor<SP::EcdsaSigner> {
             Ok(())
         })?;
         state.pending_events = events;
+        if version >= 2 {
+            state.cooperative_closing_tx = read_option(r, read_transaction)?;
+            let funding = state.channel_parameters.funding_outpoint();
+            if state
+                .cooperative_closing_tx
+                .as_ref()
+                .is_some_and(|tx| tx.input.len() != 1 || tx.input[0].previous_output != funding)
+            {
+                return Err(DecodeError::InvalidValue);
+            }
+        }
         Ok(ChannelMonitor::from_state(state))
     }
 }

@@ -9,7 +9,7 @@
 
 use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
-use bitcoin::{BlockHash, ScriptBuf, Txid};
+use bitcoin::{BlockHash, ScriptBuf, Transaction, Txid};
 
 use super::onchain::OnchainTxHandler;
 use super::{
@@ -326,6 +326,11 @@ pub(crate) struct MonitorState<Signer> {
     /// monitor must not broadcast our commitment by itself (e.g. after data
     /// loss, it could be revoked).
     pub(crate) automatic_broadcast_allowed: bool,
+    /// The closing transaction of a cooperative close
+    /// ([`ChannelMonitorUpdateStep::CooperativeClose`]): the channel is
+    /// closed, and the transaction is rebroadcast until the funding output
+    /// is spent.
+    pub(crate) cooperative_closing_tx: Option<Transaction>,
     /// The funding output was seen spent (sticky across reorgs: the channel
     /// is closed for good).
     pub(crate) funding_spend_seen: bool,
@@ -348,6 +353,7 @@ enum PreparedStep {
     Secret { commitment_number: u64 },
     ForceClosed { should_broadcast: bool },
     ShutdownScript(ScriptBuf),
+    CooperativeClose(Box<Transaction>),
     Unchanged,
 }
 
@@ -395,6 +401,7 @@ impl<Signer> MonitorState<Signer> {
             counterparty_shutdown_script: None,
             force_closed: false,
             automatic_broadcast_allowed: true,
+            cooperative_closing_tx: None,
             funding_spend_seen: false,
             commitment_confirmed_reported: false,
             funding_spend: None,
@@ -407,7 +414,10 @@ impl<Signer> MonitorState<Signer> {
 
     /// Whether the channel is closed as far as the monitor knows.
     pub(crate) fn is_closed(&self) -> bool {
-        self.force_closed || self.funding_spend_seen || self.onchain.holder_commitment_broadcast().is_some()
+        self.force_closed
+            || self.cooperative_closing_tx.is_some()
+            || self.funding_spend_seen
+            || self.onchain.holder_commitment_broadcast().is_some()
     }
 
     /// The txid of our latest (or previous) commitment, rebuilt the first
@@ -428,8 +438,8 @@ impl<Signer> MonitorState<Signer> {
     pub(crate) fn apply_initial_steps(
         &mut self, steps: &[ChannelMonitorUpdateStep],
     ) -> Result<(), MonitorUpdateError> {
-        if steps.iter().any(|s| matches!(s, ChannelMonitorUpdateStep::ChannelForceClosed { .. })) {
-            return Err(MonitorUpdateError::Invalid("a monitor cannot be created force-closed"));
+        if steps.iter().any(|s| s.closes_channel()) {
+            return Err(MonitorUpdateError::Invalid("a monitor cannot be created closed"));
         }
         let prepared = self.prepare(steps)?;
         let _no_force_close = self.commit_without_broadcast(prepared);
@@ -590,6 +600,32 @@ impl<Signer> MonitorState<Signer> {
                 ChannelMonitorUpdateStep::ShutdownScript { scriptpubkey } => {
                     PreparedStep::ShutdownScript(scriptpubkey.clone())
                 }
+                ChannelMonitorUpdateStep::CooperativeClose { closing_tx } => {
+                    let funding = params.funding_outpoint();
+                    if closing_tx.input.len() != 1 || closing_tx.input[0].previous_output != funding {
+                        return Err(MonitorUpdateError::Invalid(
+                            "cooperative closing transaction does not spend exactly the funding output",
+                        ));
+                    }
+                    let recorded = prepared
+                        .iter()
+                        .rev()
+                        .find_map(|p| match p {
+                            PreparedStep::CooperativeClose(tx) => Some(&**tx),
+                            _ => None,
+                        })
+                        .or(self.cooperative_closing_tx.as_ref());
+                    closed = true;
+                    match recorded {
+                        Some(tx) if tx == closing_tx => PreparedStep::Unchanged,
+                        Some(_) => {
+                            return Err(MonitorUpdateError::Invalid(
+                                "another cooperative closing transaction is already recorded",
+                            ))
+                        }
+                        None => PreparedStep::CooperativeClose(Box::new(closing_tx.clone())),
+                    }
+                }
             };
             prepared.push(ready);
         }
@@ -628,6 +664,7 @@ impl<Signer> MonitorState<Signer> {
                     force_close = Some(should_broadcast);
                 }
                 PreparedStep::ShutdownScript(script) => self.counterparty_shutdown_script = Some(script),
+                PreparedStep::CooperativeClose(tx) => self.cooperative_closing_tx = Some(*tx),
                 PreparedStep::Unchanged => {}
             }
         }
@@ -687,10 +724,7 @@ impl<Signer: EcdsaChannelSigner> MonitorState<Signer> {
             return Err(MonitorUpdateError::WrongChannel);
         }
         if update.update_id == CLOSED_CHANNEL_UPDATE_ID {
-            let closes_now = update
-                .updates
-                .iter()
-                .any(|s| matches!(s, ChannelMonitorUpdateStep::ChannelForceClosed { .. }));
+            let closes_now = update.updates.iter().any(|s| s.closes_channel());
             if !self.is_closed() && !closes_now {
                 return Err(MonitorUpdateError::Invalid("closed-channel update for an open channel"));
             }
@@ -698,12 +732,13 @@ impl<Signer: EcdsaChannelSigner> MonitorState<Signer> {
                 matches!(
                     s,
                     ChannelMonitorUpdateStep::ChannelForceClosed { .. }
+                        | ChannelMonitorUpdateStep::CooperativeClose { .. }
                         | ChannelMonitorUpdateStep::PaymentPreimage { .. }
                 )
             });
             if !only_post_close_steps {
                 return Err(MonitorUpdateError::Invalid(
-                    "closed-channel update carries a step other than a force-close or a preimage",
+                    "closed-channel update carries a step other than a close or a preimage",
                 ));
             }
         } else {

@@ -69,6 +69,12 @@ fn updates_round_trip() {
             ChannelMonitorUpdateStep::CommitmentSecret { commitment_number: 6, secret: [8; 32] },
             ChannelMonitorUpdateStep::ChannelForceClosed { should_broadcast: true },
             ChannelMonitorUpdateStep::ShutdownScript { scriptpubkey: ScriptBuf::from_bytes(vec![0, 20]) },
+            ChannelMonitorUpdateStep::CooperativeClose {
+                closing_tx: cooperative_close_spend(OutPoint {
+                    txid: Txid::from_byte_array([6; 32]),
+                    vout: 1,
+                }),
+            },
         ],
     };
     assert_eq!(decode_exact::<ChannelMonitorUpdate>(&update.encode()), Ok(update));
@@ -378,7 +384,7 @@ fn force_close_broadcasts_a_consensus_valid_commitment() {
         assert_eq!(
             env.update(&monitor, CLOSED_CHANNEL_UPDATE_ID, vec![round2[1].clone()]),
             Err(MonitorUpdateError::Invalid(
-                "closed-channel update carries a step other than a force-close or a preimage"
+                "closed-channel update carries a step other than a close or a preimage"
             ))
         );
         assert_eq!(
@@ -403,6 +409,87 @@ fn a_closed_channel_update_can_force_close() {
     assert_eq!(txs.len(), 1);
     assert_spends_funding(&txs[0], &chan);
     assert_eq!(monitor.get_and_clear_pending_monitor_events(), vec![MonitorEvent::HolderForceClosed]);
+}
+
+#[test]
+fn a_cooperative_close_closes_the_monitor_and_keeps_the_closing_transaction() {
+    let env = Env::default();
+    let (mut chan, monitor, mut chain) = setup(false, 30);
+    assert_eq!(env.update(&monitor, 1, round(&mut chan, 1, &[])), Ok(()));
+    let closing_tx = cooperative_close_spend(chan.funding_outpoint());
+    let coop = |tx: &Transaction| vec![ChannelMonitorUpdateStep::CooperativeClose { closing_tx: tx.clone() }];
+    // Only for a transaction spending exactly the funding output.
+    let mut elsewhere = closing_tx.clone();
+    elsewhere.input[0].previous_output.vout = 7;
+    assert_eq!(
+        env.update(&monitor, CLOSED_CHANNEL_UPDATE_ID, coop(&elsewhere)),
+        Err(MonitorUpdateError::Invalid(
+            "cooperative closing transaction does not spend exactly the funding output"
+        ))
+    );
+    assert!(!monitor.is_closed());
+    assert_eq!(env.update(&monitor, CLOSED_CHANNEL_UPDATE_ID, coop(&closing_tx)), Ok(()));
+    assert!(monitor.is_closed());
+    assert_eq!(monitor.latest_update_id(), CLOSED_CHANNEL_UPDATE_ID);
+    assert_eq!(monitor.cooperative_closing_tx(), Some(closing_tx.clone()));
+    // Nothing is broadcast by the update, no event.
+    assert!(env.broadcaster.take().is_empty());
+    assert!(monitor.get_and_clear_pending_monitor_events().is_empty());
+    // The same close again is harmless; another closing transaction is not.
+    assert_eq!(env.update(&monitor, CLOSED_CHANNEL_UPDATE_ID, coop(&closing_tx)), Ok(()));
+    let mut other = closing_tx.clone();
+    other.output[0].value = bitcoin::Amount::from_sat(980_000);
+    assert_eq!(
+        env.update(&monitor, CLOSED_CHANNEL_UPDATE_ID, coop(&other)),
+        Err(MonitorUpdateError::Invalid("another cooperative closing transaction is already recorded"))
+    );
+    // Commitments are refused from now on; numbered updates too.
+    assert_eq!(
+        env.update(&monitor, CLOSED_CHANNEL_UPDATE_ID, round(&mut chan, 2, &[])),
+        Err(MonitorUpdateError::Invalid(
+            "closed-channel update carries a step other than a close or a preimage"
+        ))
+    );
+    assert!(env.update(&monitor, 2, round(&mut chan, 2, &[])).is_err());
+    // It survives serialization, and is rebroadcast until the funding
+    // output is spent; our commitment never goes out by itself.
+    let reread = ChannelMonitor::read(&mut &monitor.encode()[..], &chan.holder_keys).unwrap();
+    assert_eq!(reread.encode(), monitor.encode());
+    assert_eq!(reread.cooperative_closing_tx(), Some(closing_tx.clone()));
+    assert!(reread.is_closed());
+    reread.rebroadcast_pending_claims(&env.broadcaster, &env.fees, &env.logger);
+    assert_eq!(env.broadcaster.take(), vec![closing_tx.clone()]);
+    env.connect_until(&reread, &mut chain, 200);
+    assert!(env.broadcaster.take().is_empty());
+    env.connect(&reread, &mut chain, &[&closing_tx]);
+    assert_eq!(reread.funding_spend().map(|s| s.kind), Some(FundingSpendKind::NotACommitment));
+    reread.rebroadcast_pending_claims(&env.broadcaster, &env.fees, &env.logger);
+    assert!(env.broadcaster.take().is_empty(), "confirmed: nothing to rebroadcast");
+}
+
+#[test]
+fn a_version_1_monitor_is_still_read() {
+    let (chan, monitor, _) = setup(false, 31);
+    let mut bytes = monitor.encode();
+    assert_eq!(bytes[0], MONITOR_SERIALIZATION_VERSION);
+    // Version 1 is version 2 without the closing transaction at the end.
+    assert_eq!(bytes.pop(), Some(0));
+    bytes[0] = 1;
+    let reread = ChannelMonitor::<InMemorySigner>::read(&mut &bytes[..], &chan.holder_keys).unwrap();
+    assert_eq!(reread.cooperative_closing_tx(), None);
+    assert_eq!(reread.encode(), monitor.encode(), "written back as version 2");
+    assert_eq!(
+        ChannelMonitor::<InMemorySigner>::read(
+            &mut &{
+                let mut b = bytes.clone();
+                b[0] = 0;
+                b
+            }[..],
+            &chan.holder_keys
+        )
+        .map(|m| m.latest_update_id()),
+        Err(DecodeError::UnknownVersion)
+    );
 }
 
 #[test]
@@ -487,7 +574,7 @@ fn invalid_initial_steps_poison_the_monitor() {
     let monitor = chan.monitor(best, closed);
     assert_eq!(
         monitor.initial_steps_error(),
-        Some(MonitorUpdateError::Invalid("a monitor cannot be created force-closed"))
+        Some(MonitorUpdateError::Invalid("a monitor cannot be created closed"))
     );
 }
 
@@ -719,7 +806,7 @@ fn corrupt_serializations_are_refused_without_panicking() {
     }
     // Unknown version; another seed's keys.
     let mut other_version = bytes.clone();
-    other_version[0] = 2;
+    other_version[0] = MONITOR_SERIALIZATION_VERSION + 1;
     assert_eq!(read(&other_version), Err(DecodeError::UnknownVersion));
     let other_keys = KeysManager::new(&[99; 32], 0, 0);
     assert_eq!(

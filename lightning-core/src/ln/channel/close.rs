@@ -11,6 +11,9 @@
 use super::establishment::is_valid_shutdown_script;
 use super::{close, signer_error, ChannelError, ChannelState, FundedChannel};
 use crate::chain::chaininterface::{ConfirmationTarget, FeeEstimator, FEERATE_FLOOR_SATS_PER_KW};
+use crate::chain::channelmonitor::{
+    ChannelMonitorUpdate, ChannelMonitorUpdateStep, CLOSED_CHANNEL_UPDATE_ID,
+};
 use crate::io::{self, Read, Write};
 use crate::ln::chan_utils::signing::{build_funding_witness, verify_p2wsh_input};
 use crate::ln::chan_utils::ClosingTransaction;
@@ -271,6 +274,21 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         let reply = self.sign_closing(counter, our_range)?;
         self.close_state.last_sent_fee_satoshis = Some(counter);
         Ok((Some(reply), None))
+    }
+}
+
+impl<S: EcdsaChannelSigner> FundedChannel<S> {
+    /// Once the closing transaction is signed by both sides: the monitor
+    /// update telling the monitor the channel closed cooperatively
+    /// ([`ChannelMonitorUpdateStep::CooperativeClose`], with
+    /// [`CLOSED_CHANNEL_UPDATE_ID`]).
+    pub fn cooperative_close_monitor_update(&self) -> Option<ChannelMonitorUpdate> {
+        let closing_tx = self.close_state.closing_tx.clone()?;
+        Some(ChannelMonitorUpdate {
+            update_id: CLOSED_CHANNEL_UPDATE_ID,
+            channel_id: self.channel_id,
+            updates: vec![ChannelMonitorUpdateStep::CooperativeClose { closing_tx }],
+        })
     }
 }
 

@@ -35,7 +35,7 @@ pub mod commitment;
 pub mod dust;
 pub mod establishment;
 pub mod reestablish;
-mod ser;
+pub(crate) mod ser;
 pub mod state;
 pub mod updates;
 

@@ -27,7 +27,7 @@ pub(crate) fn read_transaction<R: Read>(r: &mut R) -> Result<Transaction, Decode
     bitcoin::consensus::deserialize(&bytes).map_err(|_| DecodeError::InvalidValue)
 }
 
-fn write_transaction<W: Write>(w: &mut W, tx: &Transaction) -> Result<(), io::Error> {
+pub(crate) fn write_transaction<W: Write>(w: &mut W, tx: &Transaction) -> Result<(), io::Error> {
     let bytes = bitcoin::consensus::serialize(tx);
     (bytes.len() as u32).write(w)?;
     w.write_all(&bytes)

@@ -93,19 +93,27 @@ where
                 self.after_channel_step(st, out, node_id, channel_id);
             }
             FollowUp::Closed { closing_tx } => {
+                // The closing transaction is final and the peer holds it too:
+                // it goes out now, whatever the monitor's persistence does.
                 out.broadcasts.push(closing_tx);
-                if let Some(peer) = st.peers.get_mut(&node_id) {
-                    if let Some(ChannelPhase::Funded(mut mc)) = peer.channels.remove(&channel_id) {
-                        out.msgs.append(&mut mc.gate.held_msgs);
-                        out.events.append(&mut mc.gate.held_events);
-                        out.events.push(Event::ChannelClosed {
-                            channel_id,
-                            user_channel_id: mc.chan.user_channel_id(),
-                            reason: ClosureReason::CooperativeClosure,
-                            counterparty_node_id: Some(node_id),
-                            channel_capacity_sats: Some(mc.chan.channel_value_satoshis()),
-                        });
+                let removed = st.peers.get_mut(&node_id).and_then(|peer| peer.channels.remove(&channel_id));
+                if let Some(ChannelPhase::Funded(mut mc)) = removed {
+                    out.msgs.append(&mut mc.gate.held_msgs);
+                    out.events.append(&mut mc.gate.held_events);
+                    // The monitor learns of the close (and keeps the closing
+                    // transaction), so a monitor without a channel at
+                    // start-up is never a cooperative close.
+                    let in_flight = core::mem::take(&mut mc.gate.in_flight);
+                    if let Some(update) = mc.chan.cooperative_close_monitor_update() {
+                        self.send_closing_monitor_update(st, node_id, channel_id, in_flight, update);
                     }
+                    out.events.push(Event::ChannelClosed {
+                        channel_id,
+                        user_channel_id: mc.chan.user_channel_id(),
+                        reason: ClosureReason::CooperativeClosure,
+                        counterparty_node_id: Some(node_id),
+                        channel_capacity_sats: Some(mc.chan.channel_value_satoshis()),
+                    });
                 }
             }
         }
@@ -501,7 +509,7 @@ where
                             match self.watch_new_channel(&mut mc, steps) {
                                 Ok(()) => {
                                     if let Some(tx) = mc.chan.funding_transaction().cloned() {
-                                        if mc.gate.blocked_until.is_some() {
+                                        if mc.gate.is_blocked() {
                                             mc.gate.held_broadcasts.push(tx);
                                         } else {
                                             out.broadcasts.push(tx);

@@ -15,15 +15,23 @@
 //! a peer directly; [`crate::routing::router::DirectRouter`] for a node
 //! without a graph. Our usable channels are handed to it as first hops.
 //!
+//! Every update the watch answered `InProgress` for is kept until it is
+//! reported persisted, and written with the manager; a cooperative close
+//! sends the monitor a closing update too. At start-up the monitors get back
+//! what they missed (see `startup`).
+//!
 //! Modules: `handlers` (peer messages), `payments` (sending, receiving and
-//! claiming), `chain` (blocks and timers), `ser` (persistence).
+//! claiming), `chain` (blocks and timers), `ser` (persistence), `startup`
+//! (in-flight monitor updates handed back to the monitors at start-up).
 
 mod chain;
 mod handlers;
 mod payments;
 mod ser;
+mod startup;
 
 pub use ser::ChannelManagerReadArgs;
+pub use startup::{InFlightMonitorUpdates, MonitorReplayError};
 
 use crate::chain::chaininterface::{BroadcasterInterface, FeeEstimator};
 use crate::chain::channelmonitor::{ChannelMonitor, ChannelMonitorUpdate, ChannelMonitorUpdateStep};
@@ -181,14 +189,61 @@ impl ChannelDetails {
 }
 
 /// Holds a channel's outgoing messages, events and broadcasts while a
-/// monitor update it depends on is being persisted.
+/// monitor update it depends on is being persisted, and remembers those
+/// updates until the watch reports them persisted.
+///
+/// The in-flight updates are written with the channel: if the manager is
+/// saved while they are being persisted and the process stops before they
+/// are, start-up hands them to the monitor again
+/// ([`ChannelManager::replay_in_flight_monitor_updates`]).
 #[derive(Default)]
 pub(crate) struct MonitorGate {
-    /// The highest update id the watch answered `InProgress` for.
-    pub(crate) blocked_until: Option<u64>,
+    /// The channel's new monitor is being persisted (`watch_channel`
+    /// answered `InProgress`).
+    pub(crate) initial_persist_in_flight: bool,
+    /// Updates the watch answered `InProgress` for and has not reported
+    /// persisted, oldest first.
+    pub(crate) in_flight: Vec<ChannelMonitorUpdate>,
     pub(crate) held_msgs: Vec<MessageSendEvent>,
     pub(crate) held_events: Vec<Event>,
     pub(crate) held_broadcasts: Vec<Transaction>,
+}
+
+impl MonitorGate {
+    /// Whether the channel waits for its monitor.
+    pub(crate) fn is_blocked(&self) -> bool {
+        self.initial_persist_in_flight || !self.in_flight.is_empty()
+    }
+
+    /// The monitor is persisted up to `update_id` (the new monitor itself
+    /// included). Returns true if this opened the gate.
+    pub(crate) fn completed(&mut self, update_id: u64) -> bool {
+        let was_blocked = self.is_blocked();
+        self.initial_persist_in_flight = false;
+        self.in_flight.retain(|u| u.update_id > update_id);
+        was_blocked && !self.is_blocked()
+    }
+
+    /// Takes what the gate held, to send now.
+    pub(crate) fn release(&mut self, out: &mut Outbox) {
+        out.msgs.append(&mut self.held_msgs);
+        out.events.append(&mut self.held_events);
+        out.broadcasts.append(&mut self.held_broadcasts);
+    }
+}
+
+/// Monitor updates of a channel the manager closed (and forgot) that the
+/// watch has not reported persisted: the updates in flight when it closed
+/// and the closing update itself. Kept (and written with the manager) until
+/// they are persisted, so start-up can give them to a monitor that missed
+/// them: a monitor the manager forgot is then always either closed or
+/// covered by one of these records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ClosedChannelMonitorUpdates {
+    pub(crate) counterparty_node_id: PublicKey,
+    /// Oldest first; the last one closes the channel
+    /// ([`crate::chain::channelmonitor::CLOSED_CHANNEL_UPDATE_ID`]).
+    pub(crate) updates: Vec<ChannelMonitorUpdate>,
 }
 
 /// A funded channel with its monitor gate.
@@ -260,6 +315,8 @@ pub(crate) struct ManagerState<S: EcdsaChannelSigner> {
     pub(crate) peers: BTreeMap<PublicKey, PeerState<S>>,
     pub(crate) outbound_payments: BTreeMap<PaymentId, PendingOutboundPayment>,
     pub(crate) claimable_payments: BTreeMap<PaymentHash, ClaimablePayment>,
+    /// In-flight monitor updates of channels closed since, by channel.
+    pub(crate) closed_channel_monitor_updates: BTreeMap<ChannelId, ClosedChannelMonitorUpdates>,
 }
 
 /// What one call produced, flushed to the shared queues at its end.
@@ -273,7 +330,7 @@ pub(crate) struct Outbox {
 impl<S: EcdsaChannelSigner> ManagedChannel<S> {
     /// Sends `ev` now, or holds it while a monitor update is in progress.
     pub(crate) fn send(&mut self, out: &mut Outbox, ev: MessageSendEvent) {
-        if self.gate.blocked_until.is_some() {
+        if self.gate.is_blocked() {
             self.gate.held_msgs.push(ev);
         } else {
             out.msgs.push(ev);
@@ -281,7 +338,7 @@ impl<S: EcdsaChannelSigner> ManagedChannel<S> {
     }
     /// Raises `event` now, or holds it while a monitor update is in progress.
     pub(crate) fn event(&mut self, out: &mut Outbox, event: Event) {
-        if self.gate.blocked_until.is_some() {
+        if self.gate.is_blocked() {
             self.gate.held_events.push(event);
         } else {
             out.events.push(event);
@@ -311,6 +368,11 @@ pub struct ChannelManager<M, T, F, R, L, K: KeysInterface> {
     pub(crate) state: Mutex<ManagerState<SignerOf<K>>>,
     pub(crate) pending_events: Mutex<Vec<Event>>,
     pub(crate) pending_msg_events: Mutex<Vec<MessageSendEvent>>,
+    /// Whether every channel this manager closed left a trace its monitor
+    /// can be checked against (a closed monitor, or a recorded in-flight
+    /// closing update). False only for a manager read from a version that
+    /// did not record cooperative closes.
+    pub(crate) records_every_close: bool,
 }
 
 /// The minimum final CLTV delta we accept for payments to us.
@@ -370,9 +432,11 @@ where
                 peers: BTreeMap::new(),
                 outbound_payments: BTreeMap::new(),
                 claimable_payments: BTreeMap::new(),
+                closed_channel_monitor_updates: BTreeMap::new(),
             }),
             pending_events: Mutex::new(Vec::new()),
             pending_msg_events: Mutex::new(Vec::new()),
+            records_every_close: true,
         })
     }
 
@@ -460,7 +524,8 @@ where
     }
 
     /// Hands `update` to the watch; on `InProgress` the channel's outgoing
-    /// messages are held until it completes.
+    /// messages are held until it completes, and the update is kept (and
+    /// persisted with the channel) until then.
     pub(crate) fn apply_monitor_update(
         &self, mc: &mut ManagedChannel<SignerOf<K>>, update: &ChannelMonitorUpdate,
     ) -> Result<(), ChannelError> {
@@ -473,7 +538,7 @@ where
                     "Monitor update {} in progress: pausing the channel",
                     update.update_id
                 );
-                mc.gate.blocked_until = Some(update.update_id);
+                mc.gate.in_flight.push(update.clone());
                 Ok(())
             }
             ChannelMonitorUpdateStatus::UnrecoverableError => {
@@ -509,7 +574,7 @@ where
         match self.chain_monitor.watch_channel(chan.channel_id(), monitor) {
             Ok(ChannelMonitorUpdateStatus::Completed) => Ok(()),
             Ok(ChannelMonitorUpdateStatus::InProgress) => {
-                mc.gate.blocked_until = Some(crate::chain::channelmonitor::INITIAL_UPDATE_ID);
+                mc.gate.initial_persist_in_flight = true;
                 Ok(())
             }
             Ok(ChannelMonitorUpdateStatus::UnrecoverableError) => {
@@ -519,25 +584,60 @@ where
         }
     }
 
-    /// Releases what a channel held once its monitor caught up.
-    fn monitor_updated(
+    /// The monitor of `channel_id` is persisted up to `update_id`: forgets
+    /// the updates that covers and releases what the channel held once none
+    /// is left (for a closed channel, forgets its record).
+    pub(crate) fn monitor_updated(
         &self, st: &mut ManagerState<SignerOf<K>>, out: &mut Outbox, channel_id: ChannelId, update_id: u64,
     ) {
         for peer in st.peers.values_mut() {
             if let Some(ChannelPhase::Funded(mc)) = peer.channels.get_mut(&channel_id) {
-                if mc.gate.blocked_until.is_some_and(|b| update_id >= b) {
+                if mc.gate.completed(update_id) {
                     log_debug!(
                         self.logger,
                         channel = Some(channel_id),
                         "Monitor caught up: resuming the channel"
                     );
-                    mc.gate.blocked_until = None;
-                    out.msgs.append(&mut mc.gate.held_msgs);
-                    out.events.append(&mut mc.gate.held_events);
-                    out.broadcasts.append(&mut mc.gate.held_broadcasts);
+                    mc.gate.release(out);
                 }
                 return;
             }
+        }
+        if let Some(record) = st.closed_channel_monitor_updates.get_mut(&channel_id) {
+            record.updates.retain(|u| u.update_id > update_id);
+            if record.updates.is_empty() {
+                st.closed_channel_monitor_updates.remove(&channel_id);
+            }
+        }
+    }
+
+    /// Hands a closed channel's closing `update` to the watch and records it
+    /// (after `earlier`, the channel's updates still in flight) unless the
+    /// watch reports it persisted. A closing update that could not be
+    /// persisted is recorded too, so start-up gives it to the monitor again.
+    pub(crate) fn send_closing_monitor_update(
+        &self, st: &mut ManagerState<SignerOf<K>>, node_id: PublicKey, channel_id: ChannelId,
+        mut earlier: Vec<ChannelMonitorUpdate>, update: ChannelMonitorUpdate,
+    ) {
+        match self.chain_monitor.update_channel(channel_id, &update) {
+            ChannelMonitorUpdateStatus::Completed => {}
+            ChannelMonitorUpdateStatus::InProgress => earlier.push(update),
+            ChannelMonitorUpdateStatus::UnrecoverableError => {
+                log_error!(
+                    self.logger,
+                    channel = Some(channel_id),
+                    "The monitor did not take or persist the closing update; start-up will hand it over again"
+                );
+                earlier.push(update);
+            }
+        }
+        if !earlier.is_empty() {
+            let record =
+                st.closed_channel_monitor_updates.entry(channel_id).or_insert(ClosedChannelMonitorUpdates {
+                    counterparty_node_id: node_id,
+                    updates: Vec::new(),
+                });
+            record.updates.append(&mut earlier);
         }
     }
 
@@ -604,7 +704,8 @@ where
                 // (never after we lost state).
                 let broadcast = broadcast && !mc.chan.lost_state();
                 let update = mc.chan.force_close(broadcast);
-                let _ = self.chain_monitor.update_channel(channel_id, &update);
+                let in_flight = core::mem::take(&mut mc.gate.in_flight);
+                self.send_closing_monitor_update(st, node_id, channel_id, in_flight, update);
                 // Whatever the monitor gate held is moot now, except events.
                 out.events.append(&mut mc.gate.held_events);
                 (mc.chan.user_channel_id(), mc.chan.channel_value_satoshis())
@@ -998,7 +1099,7 @@ where
         let st = self.state.lock();
         matches!(
             st.peers.get(counterparty_node_id).and_then(|p| p.channels.get(channel_id)),
-            Some(ChannelPhase::Funded(mc)) if mc.gate.blocked_until.is_some()
+            Some(ChannelPhase::Funded(mc)) if mc.gate.is_blocked()
         )
     }
 }

@@ -4,13 +4,52 @@
 //! reloading gives the manager its components back through
 //! [`ChannelManagerReadArgs`]. Every channel comes back disconnected and is
 //! reestablished when its peer reconnects.
+//!
+//! Version 2 also writes the monitor updates the manager handed to the
+//! watch that were not reported persisted yet: with each channel, its
+//! in-flight updates (and whether its new monitor itself was still being
+//! written); after the payments, the in-flight updates of channels closed
+//! since (ending with the closing update). A channel read back with
+//! in-flight updates stays paused until
+//! [`ChannelManager::replay_in_flight_monitor_updates`] (called by the
+//! start-up routine once the monitors are loaded) gives its monitor what it
+//! lacks. Version 1 (without them) is still read; a manager read from it
+//! keeps saying it does not record every close (a flag written at the end).
+
+use crate::chain::channelmonitor::ChannelMonitorUpdate;
 
 use super::*;
 use crate::io::{self, Read, Write};
 use crate::ln::msgs::DecodeError;
 use crate::util::ser::{Readable, Writeable};
 
-const MANAGER_SERIALIZATION_VERSION: u8 = 1;
+const MANAGER_SERIALIZATION_VERSION: u8 = 2;
+/// The oldest version still read: it records no in-flight monitor update and
+/// no cooperative close.
+const MIN_MANAGER_SERIALIZATION_VERSION: u8 = 1;
+
+/// Writes a `u32` count then each update.
+fn write_updates<W: Write>(w: &mut W, updates: &[ChannelMonitorUpdate]) -> Result<(), io::Error> {
+    let len = u32::try_from(updates.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    len.write(w)?;
+    updates.iter().try_for_each(|u| u.write(w))
+}
+
+/// Reads updates written by [`write_updates`], checking that they are for
+/// `channel_id` and in order (ids never go down).
+fn read_updates<R: Read>(r: &mut R, channel_id: ChannelId) -> Result<Vec<ChannelMonitorUpdate>, DecodeError> {
+    let len = u32::read(r)?;
+    let mut out: Vec<ChannelMonitorUpdate> = Vec::new();
+    for _ in 0..len {
+        let update = ChannelMonitorUpdate::read(r)?;
+        if update.channel_id != channel_id || out.last().is_some_and(|prev| prev.update_id > update.update_id)
+        {
+            return Err(DecodeError::InvalidValue);
+        }
+        out.push(update);
+    }
+    Ok(out)
+}
 
 /// Everything a reloaded `ChannelManager` needs besides its bytes.
 pub struct ChannelManagerReadArgs<M, T, F, R, L, K> {
@@ -64,6 +103,8 @@ where
         for (node_id, mc) in funded {
             node_id.write(w)?;
             mc.chan.write(w)?;
+            mc.gate.initial_persist_in_flight.write(w)?;
+            write_updates(w, &mc.gate.in_flight)?;
         }
         (st.outbound_payments.len() as u32).write(w)?;
         for (id, p) in st.outbound_payments.iter() {
@@ -99,7 +140,13 @@ where
                 h.shared_secret.write(w)?;
             }
         }
-        Ok(())
+        (st.closed_channel_monitor_updates.len() as u32).write(w)?;
+        for (channel_id, record) in st.closed_channel_monitor_updates.iter() {
+            channel_id.write(w)?;
+            record.counterparty_node_id.write(w)?;
+            write_updates(w, &record.updates)?;
+        }
+        self.records_every_close.write(w)
     }
 
     /// Encodes the manager's state.
@@ -113,9 +160,11 @@ where
     pub fn read<Rd: Read>(
         r: &mut Rd, args: ChannelManagerReadArgs<M, T, F, R, L, K>,
     ) -> Result<Self, DecodeError> {
-        if u8::read(r)? != MANAGER_SERIALIZATION_VERSION {
+        let version = u8::read(r)?;
+        if !(MIN_MANAGER_SERIALIZATION_VERSION..=MANAGER_SERIALIZATION_VERSION).contains(&version) {
             return Err(DecodeError::UnknownVersion);
         }
+        let records_monitor_updates = version >= 2;
         let chain_hash: ChainHash = Readable::read(r)?;
         let block_hash = Readable::read(r)?;
         let height = Readable::read(r)?;
@@ -125,7 +174,20 @@ where
         for _ in 0..u32::read(r)? {
             let node_id: PublicKey = Readable::read(r)?;
             let chan = FundedChannel::read(r, &args.keys)?;
-            let mc = Box::new(ManagedChannel { chan, gate: MonitorGate::default() });
+            let mut gate = MonitorGate::default();
+            if records_monitor_updates {
+                gate.initial_persist_in_flight = Readable::read(r)?;
+                gate.in_flight = read_updates(r, chan.channel_id())?;
+                if gate.in_flight.iter().any(|u| u.update_id > chan.latest_monitor_update_id()) {
+                    return Err(DecodeError::InvalidValue);
+                }
+                // Broadcasting the funding was held for the first monitor
+                // write, and what was held is not written: hold it again.
+                if gate.initial_persist_in_flight && chan.funding_confirmed_at.is_none() {
+                    gate.held_broadcasts.extend(chan.funding_transaction().cloned());
+                }
+            }
+            let mc = Box::new(ManagedChannel { chan, gate });
             peers
                 .entry(node_id)
                 .or_insert_with(PeerState::new)
@@ -182,6 +244,25 @@ where
                 },
             );
         }
+        let mut closed_channel_monitor_updates = BTreeMap::new();
+        if records_monitor_updates {
+            for _ in 0..u32::read(r)? {
+                let channel_id: ChannelId = Readable::read(r)?;
+                let counterparty_node_id = Readable::read(r)?;
+                let updates = read_updates(r, channel_id)?;
+                if updates.is_empty() {
+                    return Err(DecodeError::InvalidValue);
+                }
+                let record = ClosedChannelMonitorUpdates { counterparty_node_id, updates };
+                if closed_channel_monitor_updates.insert(channel_id, record).is_some() {
+                    return Err(DecodeError::InvalidValue);
+                }
+            }
+        }
+        // A manager first written by version 1 may have closed channels
+        // cooperatively without telling their monitors: it never records
+        // every close, even once written again as version 2.
+        let records_every_close = records_monitor_updates && bool::read(r)?;
         Ok(ChannelManager {
             chain_hash,
             config: args.config,
@@ -196,9 +277,15 @@ where
             inbound_payment_key: ExpandedKey::new(&args.inbound_payment_key_material),
             best_block: Mutex::new(BestBlock::new(block_hash, height)),
             highest_seen_timestamp: Mutex::new(timestamp),
-            state: Mutex::new(ManagerState { peers, outbound_payments, claimable_payments }),
+            state: Mutex::new(ManagerState {
+                peers,
+                outbound_payments,
+                claimable_payments,
+                closed_channel_monitor_updates,
+            }),
             pending_events: Mutex::new(Vec::new()),
             pending_msg_events: Mutex::new(Vec::new()),
+            records_every_close,
         })
     }
 }

@@ -24,6 +24,20 @@ fn open_pay_both_ways_and_close() {
     assert_eq!(net.balance_msat(0, 1, chan), start - 47_000_000);
     assert_eq!(net.balance_msat(1, 0, chan), 47_000_000);
     let closing = net.close_channel(0, 1, chan);
+    // Each monitor is told, and keeps the closing transaction.
+    for n in [0, 1] {
+        let last = net.nodes[n].watch.updates.lock().last().cloned().expect("updates");
+        assert_eq!(last.update_id, crate::chain::channelmonitor::CLOSED_CHANNEL_UPDATE_ID);
+        assert_eq!(
+            last.updates,
+            vec![crate::chain::channelmonitor::ChannelMonitorUpdateStep::CooperativeClose {
+                closing_tx: closing.clone()
+            }]
+        );
+        let monitor = net.nodes[n].watch.chain_monitor.get_monitor(chan).expect("monitor");
+        assert!(monitor.is_closed());
+        assert_eq!(monitor.cooperative_closing_tx(), Some(closing.clone()));
+    }
     let funding_out = funding_tx.output[0].clone();
     let outpoint = bitcoin::OutPoint { txid: funding_tx.compute_txid(), vout: 0 };
     closing

@@ -2,8 +2,12 @@
 //! message (or broadcast, or event) that depends on it leaves; everything
 //! resumes, in order, when the watch reports the update persisted.
 
+use crate::chain::channelmonitor::{
+    ChannelMonitorUpdate, ChannelMonitorUpdateStep, CLOSED_CHANNEL_UPDATE_ID,
+};
 use crate::chain::ChannelMonitorUpdateStatus;
 use crate::events::{Event, MessageSendEvent};
+use crate::ln::channelmanager::MonitorReplayError;
 use crate::ln::functional_test_utils::*;
 use crate::prelude::*;
 
@@ -131,4 +135,126 @@ fn unrecoverable_persistence_failure_closes_the_channel() {
         events.iter().any(|e| matches!(e, Event::ChannelClosed { channel_id, .. } if *channel_id == chan)),
         "{events:?}"
     );
+}
+
+#[test]
+fn in_flight_updates_are_written_with_the_manager_and_handed_back() {
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    net.send_and_claim(0, 1, 1_000_000);
+    let (preimage, _, _) = net.route_payment(0, 1, 8_000_000);
+    set_status(&net, 1, ChannelMonitorUpdateStatus::InProgress);
+    for ev in net.nodes[0].msgs() {
+        net.deliver(0, ev);
+    }
+    let node_0 = net.nodes[0].node_id;
+    let records = net.nodes[1].node.list_in_flight_monitor_updates();
+    assert_eq!(records.len(), 1);
+    let record = records[0].clone();
+    assert!(record.channel_open && !record.initial_monitor_in_flight);
+    assert_eq!((record.channel_id, record.counterparty_node_id), (chan, node_0));
+    // Exactly the updates the watch still has in progress, as handed over.
+    let in_progress = net.nodes[1].watch.in_progress().get(&chan).cloned().expect("in progress");
+    assert_eq!(record.updates.iter().map(|u| u.update_id).collect::<Vec<_>>(), in_progress);
+    let handed: Vec<ChannelMonitorUpdate> = net.nodes[1].watch.updates.lock().clone();
+    assert_eq!(record.updates[..], handed[handed.len() - record.updates.len()..]);
+    assert_eq!(Some(&record.latest_update_id), in_progress.last());
+
+    // Written with the manager and read back: still paused, same record.
+    let bytes = net.nodes[1].node.encode();
+    net.disconnect(0, 1);
+    net.nodes[1].reload_manager(&bytes);
+    assert_eq!(net.nodes[1].node.encode(), bytes, "re-encoding is stable");
+    assert!(net.nodes[1].node.is_channel_paused(&node_0, &chan));
+    assert_eq!(net.nodes[1].node.list_in_flight_monitor_updates(), records);
+
+    // A monitor further behind than the record: refused, nothing changes.
+    let first = record.updates[0].update_id;
+    assert_eq!(
+        net.nodes[1].node.replay_in_flight_monitor_updates(&chan, first - 2),
+        Err(MonitorReplayError::MissingUpdates {
+            monitor_update_id: first - 2,
+            manager_update_id: record.latest_update_id
+        })
+    );
+    assert!(net.nodes[1].node.is_channel_paused(&node_0, &chan));
+    assert_eq!(
+        net.nodes[1].node.replay_in_flight_monitor_updates(&crate::ln::types::ChannelId([9; 32]), 0),
+        Err(MonitorReplayError::UnknownChannel)
+    );
+    // This watch's monitor has them (it applies an update before persisting
+    // it): nothing is handed over again, and the channel resumes.
+    let monitor_id = net.nodes[1].watch.chain_monitor.get_monitor(chan).expect("monitor").latest_update_id();
+    assert_eq!(monitor_id, record.latest_update_id);
+    let handed_before = net.nodes[1].watch.updates.lock().len();
+    assert_eq!(net.nodes[1].node.replay_in_flight_monitor_updates(&chan, monitor_id), Ok(Vec::new()));
+    assert_eq!(net.nodes[1].watch.updates.lock().len(), handed_before);
+    assert!(!net.nodes[1].node.is_channel_paused(&node_0, &chan));
+    assert!(net.nodes[1].node.list_in_flight_monitor_updates().is_empty());
+
+    set_status(&net, 1, ChannelMonitorUpdateStatus::Completed);
+    net.connect(0, 1);
+    net.process_all();
+    assert!(net.nodes[1].events().iter().any(|e| matches!(e, Event::PaymentClaimable { .. })));
+    net.claim_payment(0, 1, preimage);
+}
+
+#[test]
+fn a_cooperative_close_in_progress_is_recorded_until_persisted() {
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    net.send_and_claim(0, 1, 10_000_000);
+    set_status(&net, 1, ChannelMonitorUpdateStatus::InProgress);
+    let closing_tx = net.close_channel(0, 1, chan);
+    // Node 1 forgot the channel; its closing update is recorded.
+    let records = net.nodes[1].node.list_in_flight_monitor_updates();
+    assert_eq!(records.len(), 1);
+    assert!(!records[0].channel_open);
+    assert_eq!(records[0].latest_update_id, CLOSED_CHANNEL_UPDATE_ID);
+    assert_eq!(
+        records[0].updates,
+        vec![ChannelMonitorUpdate {
+            update_id: CLOSED_CHANNEL_UPDATE_ID,
+            channel_id: chan,
+            updates: vec![ChannelMonitorUpdateStep::CooperativeClose { closing_tx }],
+        }]
+    );
+    assert!(net.nodes[0].node.list_in_flight_monitor_updates().is_empty(), "node 0 persisted at once");
+    // The record is written with the manager.
+    let bytes = net.nodes[1].node.encode();
+    net.nodes[1].reload_manager(&bytes);
+    assert_eq!(net.nodes[1].node.list_in_flight_monitor_updates(), records);
+    // Persisted: forgotten.
+    net.nodes[1].watch.complete_all(chan);
+    let _ = net.nodes[1].msgs();
+    assert!(net.nodes[1].node.list_in_flight_monitor_updates().is_empty());
+}
+
+#[test]
+fn a_force_close_records_the_updates_still_in_flight() {
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    let _ = net.route_payment(0, 1, 8_000_000);
+    set_status(&net, 1, ChannelMonitorUpdateStatus::InProgress);
+    for ev in net.nodes[0].msgs() {
+        net.deliver(0, ev);
+    }
+    let open = net.nodes[1].node.list_in_flight_monitor_updates();
+    net.nodes[1].node.force_close_broadcasting_latest_txn(&chan, &net.nodes[0].node_id).unwrap();
+    let records = net.nodes[1].node.list_in_flight_monitor_updates();
+    assert_eq!(records.len(), 1);
+    assert!(!records[0].channel_open);
+    let (closing, earlier) = records[0].updates.split_last().expect("updates");
+    assert_eq!(earlier, &open[0].updates[..], "the updates in flight, then the close");
+    assert_eq!(closing.update_id, CLOSED_CHANNEL_UPDATE_ID);
+    assert_eq!(
+        closing.updates,
+        vec![ChannelMonitorUpdateStep::ChannelForceClosed { should_broadcast: true }]
+    );
+    net.nodes[1].watch.complete_all(chan);
+    let _ = net.nodes[1].msgs();
+    assert!(net.nodes[1].node.list_in_flight_monitor_updates().is_empty());
 }
