@@ -392,47 +392,7 @@ impl Network {
     /// Delivers one message event from node `from` to its recipient.
     pub fn deliver(&self, from: usize, ev: MessageSendEvent) {
         let to = &self.nodes[self.index_of(ev.node_id().expect("no broadcasts between test nodes"))].node;
-        let from_id = self.nodes[from].node_id;
-        match ev {
-            MessageSendEvent::SendOpenChannel { msg, .. } => to.handle_open_channel(from_id, &msg),
-            MessageSendEvent::SendAcceptChannel { msg, .. } => to.handle_accept_channel(from_id, &msg),
-            MessageSendEvent::SendFundingCreated { msg, .. } => to.handle_funding_created(from_id, &msg),
-            MessageSendEvent::SendFundingSigned { msg, .. } => to.handle_funding_signed(from_id, &msg),
-            MessageSendEvent::SendChannelReady { msg, .. } => to.handle_channel_ready(from_id, &msg),
-            MessageSendEvent::SendShutdown { msg, .. } => to.handle_shutdown(from_id, &msg),
-            MessageSendEvent::SendClosingSigned { msg, .. } => to.handle_closing_signed(from_id, &msg),
-            MessageSendEvent::SendRevokeAndACK { msg, .. } => to.handle_revoke_and_ack(from_id, &msg),
-            MessageSendEvent::SendChannelReestablish { msg, .. } => {
-                to.handle_channel_reestablish(from_id, &msg)
-            }
-            MessageSendEvent::UpdateHTLCs { updates, .. } => {
-                for m in &updates.update_add_htlcs {
-                    to.handle_update_add_htlc(from_id, m);
-                }
-                for m in &updates.update_fulfill_htlcs {
-                    to.handle_update_fulfill_htlc(from_id, m);
-                }
-                for m in &updates.update_fail_htlcs {
-                    to.handle_update_fail_htlc(from_id, m);
-                }
-                for m in &updates.update_fail_malformed_htlcs {
-                    to.handle_update_fail_malformed_htlc(from_id, m);
-                }
-                if let Some(m) = &updates.update_fee {
-                    to.handle_update_fee(from_id, m);
-                }
-                if let Some(m) = &updates.commitment_signed {
-                    to.handle_commitment_signed(from_id, m);
-                }
-            }
-            MessageSendEvent::HandleError { action, .. } => match action {
-                ErrorAction::SendErrorMessage { msg } | ErrorAction::DisconnectPeer { msg: Some(msg) } => {
-                    to.handle_error(from_id, &msg)
-                }
-                _ => {}
-            },
-            MessageSendEvent::SendGossip { .. } | MessageSendEvent::BroadcastGossip { .. } => {}
-        }
+        deliver_message_event(to, self.nodes[from].node_id, ev);
     }
 
     /// Delivers messages between all nodes until none is left. Returns how
@@ -623,4 +583,51 @@ pub fn funding_transaction(script: ScriptBuf, value_sat: u64, nonce: u32) -> Tra
 /// A block hash for tests.
 pub fn dummy_block_hash(b: u8) -> BlockHash {
     BlockHash::from_byte_array([b; 32])
+}
+
+/// Hands the channel message (or error) in `ev`, sent by `from`, to `to`, as
+/// a `PeerManager` would after decoding it; gossip events are ignored. Test
+/// harnesses that connect managers without sockets deliver through this.
+pub fn deliver_message_event<H: ChannelMessageHandler + ?Sized>(
+    to: &H, from: PublicKey, ev: MessageSendEvent,
+) {
+    let from_id = from;
+    match ev {
+        MessageSendEvent::SendOpenChannel { msg, .. } => to.handle_open_channel(from_id, &msg),
+        MessageSendEvent::SendAcceptChannel { msg, .. } => to.handle_accept_channel(from_id, &msg),
+        MessageSendEvent::SendFundingCreated { msg, .. } => to.handle_funding_created(from_id, &msg),
+        MessageSendEvent::SendFundingSigned { msg, .. } => to.handle_funding_signed(from_id, &msg),
+        MessageSendEvent::SendChannelReady { msg, .. } => to.handle_channel_ready(from_id, &msg),
+        MessageSendEvent::SendShutdown { msg, .. } => to.handle_shutdown(from_id, &msg),
+        MessageSendEvent::SendClosingSigned { msg, .. } => to.handle_closing_signed(from_id, &msg),
+        MessageSendEvent::SendRevokeAndACK { msg, .. } => to.handle_revoke_and_ack(from_id, &msg),
+        MessageSendEvent::SendChannelReestablish { msg, .. } => to.handle_channel_reestablish(from_id, &msg),
+        MessageSendEvent::UpdateHTLCs { updates, .. } => {
+            for m in &updates.update_add_htlcs {
+                to.handle_update_add_htlc(from_id, m);
+            }
+            for m in &updates.update_fulfill_htlcs {
+                to.handle_update_fulfill_htlc(from_id, m);
+            }
+            for m in &updates.update_fail_htlcs {
+                to.handle_update_fail_htlc(from_id, m);
+            }
+            for m in &updates.update_fail_malformed_htlcs {
+                to.handle_update_fail_malformed_htlc(from_id, m);
+            }
+            if let Some(m) = &updates.update_fee {
+                to.handle_update_fee(from_id, m);
+            }
+            if let Some(m) = &updates.commitment_signed {
+                to.handle_commitment_signed(from_id, m);
+            }
+        }
+        MessageSendEvent::HandleError { action, .. } => match action {
+            ErrorAction::SendErrorMessage { msg } | ErrorAction::DisconnectPeer { msg: Some(msg) } => {
+                to.handle_error(from_id, &msg)
+            }
+            _ => {}
+        },
+        MessageSendEvent::SendGossip { .. } | MessageSendEvent::BroadcastGossip { .. } => {}
+    }
 }

@@ -23,9 +23,10 @@ use lightning_core::ln::channelmanager::{
     ChainParameters, ChannelManager, ChannelManagerReadArgs, RecipientOnionFields,
 };
 use lightning_core::ln::functional_test_utils::{
-    funding_transaction, test_config, TestBroadcaster, TestFeeEstimator, TestLogger, TEST_FEERATE,
+    deliver_message_event, funding_transaction, test_config, TestBroadcaster, TestFeeEstimator, TestLogger,
+    TEST_FEERATE,
 };
-use lightning_core::ln::msgs::{BaseMessageHandler, ChannelMessageHandler, ErrorAction, Init};
+use lightning_core::ln::msgs::{BaseMessageHandler, Init};
 use lightning_core::ln::types::{ChannelId, PaymentHash, PaymentId, PaymentPreimage};
 use lightning_core::routing::router::{DirectRouter, RouteParameters};
 use lightning_core::sign::{InMemorySigner, KeysManager};
@@ -396,47 +397,7 @@ impl Network {
     /// Delivers one message event from node `from` to its recipient.
     pub fn deliver(&self, from: usize, ev: MessageSendEvent) {
         let to = &self.nodes[self.index_of(ev.node_id().expect("no broadcasts between test nodes"))].node;
-        let from_id = self.nodes[from].node_id;
-        match ev {
-            MessageSendEvent::SendOpenChannel { msg, .. } => to.handle_open_channel(from_id, &msg),
-            MessageSendEvent::SendAcceptChannel { msg, .. } => to.handle_accept_channel(from_id, &msg),
-            MessageSendEvent::SendFundingCreated { msg, .. } => to.handle_funding_created(from_id, &msg),
-            MessageSendEvent::SendFundingSigned { msg, .. } => to.handle_funding_signed(from_id, &msg),
-            MessageSendEvent::SendChannelReady { msg, .. } => to.handle_channel_ready(from_id, &msg),
-            MessageSendEvent::SendShutdown { msg, .. } => to.handle_shutdown(from_id, &msg),
-            MessageSendEvent::SendClosingSigned { msg, .. } => to.handle_closing_signed(from_id, &msg),
-            MessageSendEvent::SendRevokeAndACK { msg, .. } => to.handle_revoke_and_ack(from_id, &msg),
-            MessageSendEvent::SendChannelReestablish { msg, .. } => {
-                to.handle_channel_reestablish(from_id, &msg)
-            }
-            MessageSendEvent::UpdateHTLCs { updates, .. } => {
-                for m in &updates.update_add_htlcs {
-                    to.handle_update_add_htlc(from_id, m);
-                }
-                for m in &updates.update_fulfill_htlcs {
-                    to.handle_update_fulfill_htlc(from_id, m);
-                }
-                for m in &updates.update_fail_htlcs {
-                    to.handle_update_fail_htlc(from_id, m);
-                }
-                for m in &updates.update_fail_malformed_htlcs {
-                    to.handle_update_fail_malformed_htlc(from_id, m);
-                }
-                if let Some(m) = &updates.update_fee {
-                    to.handle_update_fee(from_id, m);
-                }
-                if let Some(m) = &updates.commitment_signed {
-                    to.handle_commitment_signed(from_id, m);
-                }
-            }
-            MessageSendEvent::HandleError { action, .. } => match action {
-                ErrorAction::SendErrorMessage { msg } | ErrorAction::DisconnectPeer { msg: Some(msg) } => {
-                    to.handle_error(from_id, &msg)
-                }
-                _ => {}
-            },
-            MessageSendEvent::SendGossip { .. } | MessageSendEvent::BroadcastGossip { .. } => {}
-        }
+        deliver_message_event(to, self.nodes[from].node_id, ev);
     }
 
     /// Delivers messages between all nodes until none is left; returns how
