@@ -86,6 +86,34 @@ struct KeyEntry {
 struct KeyState {
     /// The version of the last write or removal applied to the key's file.
     last_applied_version: u64,
+    /// Whether the directory entry of the last applied call is known durable
+    /// (its directory `fsync` succeeded). A call overtaken by a later one reports
+    /// success only once this holds: otherwise a failed `fsync` of the later
+    /// call would leave the earlier caller told its value was safe.
+    last_applied_durable: bool,
+}
+
+impl KeyState {
+    /// Called by a call that a later one overtook: makes sure what was
+    /// applied is durable (retrying the directory `fsync` the later call may
+    /// have failed) before the overtaken call reports success.
+    fn ensure_durable(&mut self, path: &Path) -> Result<(), io::Error> {
+        if self.last_applied_durable {
+            return Ok(());
+        }
+        if let Some(dir) = path.parent() {
+            fsync_dir(dir)?;
+        }
+        self.last_applied_durable = true;
+        Ok(())
+    }
+
+    /// Records that the call of `version` was applied, and whether its
+    /// directory entry is durable yet.
+    fn record_applied(&mut self, version: u64, durable: bool) {
+        self.last_applied_version = version;
+        self.last_applied_durable = durable;
+    }
 }
 
 /// One write or removal in flight: its version and its key's state. Dropping it
@@ -139,13 +167,23 @@ fn is_temp_file_name(name: &str) -> bool {
 
 impl FilesystemStore {
     /// Opens (creating it if needed) a store in `data_dir`, and deletes the
-    /// temporary files a crash may have left there.
+    /// temporary files a crash may have left there and empty secondary
+    /// namespace directories.
     pub fn new(data_dir: impl Into<PathBuf>) -> Result<Self, io::Error> {
         let data_dir = data_dir.into();
         if !data_dir.is_dir() {
+            // Every directory `create_dir_all` makes must reach the disk: fsync
+            // the parent of each, from the top one down.
+            let created: Vec<PathBuf> = data_dir
+                .ancestors()
+                .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
+                .map(Path::to_path_buf)
+                .collect();
             fs::create_dir_all(&data_dir).map_err(|e| fs_error("create data directory", &data_dir, e))?;
-            if let Some(parent) = data_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                fsync_dir(parent)?;
+            for dir in created.iter().rev() {
+                if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    fsync_dir(parent)?;
+                }
             }
         }
         let store = FilesystemStore {
@@ -198,7 +236,7 @@ impl FilesystemStore {
     }
 
     /// Deletes `key.VERSION.tmp` files in `dir` and in the namespace directories
-    /// below it (two levels).
+    /// below it (two levels), and the secondary namespace directories left empty.
     fn remove_stale_temp_files(&self, dir: &Path, depth: usize) -> Result<(), io::Error> {
         let entries = fs::read_dir(dir).map_err(|e| fs_error("list", dir, e))?;
         for entry in entries {
@@ -207,7 +245,17 @@ impl FilesystemStore {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             if file_type.is_dir() && depth < 2 && is_valid_kvstore_str(name) {
-                self.remove_stale_temp_files(&entry.path(), depth + 1)?;
+                let path = entry.path();
+                self.remove_stale_temp_files(&path, depth + 1)?;
+                if depth == 1 {
+                    // An empty secondary namespace (the update directory of a
+                    // channel whose updates were all compacted or removed) is
+                    // dropped, so closed channels leave no directories behind.
+                    let empty = fs::read_dir(&path).map_err(|e| fs_error("list", &path, e))?.next().is_none();
+                    if empty {
+                        fs::remove_dir(&path).map_err(|e| fs_error("remove empty namespace", &path, e))?;
+                    }
+                }
             } else if file_type.is_file() && is_temp_file_name(name) {
                 let path = entry.path();
                 fs::remove_file(&path).map_err(|e| fs_error("remove stale temporary file", &path, e))?;
@@ -289,19 +337,16 @@ impl FilesystemStore {
     fn commit_temp_file(&self, op: &KeyOp<'_>, tmp_path: &Path) -> Result<(), io::Error> {
         let mut state = op.state.lock();
         if op.version <= state.last_applied_version {
-            // Overtaken by a later write or removal, already durable.
+            // Overtaken by a later write or removal: done once that is durable.
             let _ = fs::remove_file(tmp_path);
-            return Ok(());
+            return state.ensure_durable(&op.path);
         }
         if let Err(e) = fs::rename(tmp_path, &op.path) {
             let _ = fs::remove_file(tmp_path);
             return Err(fs_error("rename temporary file over", &op.path, e));
         }
-        state.last_applied_version = op.version;
-        match op.path.parent() {
-            Some(dir) => fsync_dir(dir),
-            None => Ok(()),
-        }
+        state.record_applied(op.version, false);
+        state.ensure_durable(&op.path)
     }
 
     /// Removes the key's file, unless a later call has already been applied to
@@ -309,21 +354,25 @@ impl FilesystemStore {
     fn apply_removal(&self, op: &KeyOp<'_>, lazy: bool) -> Result<(), io::Error> {
         let mut state = op.state.lock();
         if op.version <= state.last_applied_version {
-            // A later write or removal was already applied.
-            return Ok(());
+            // A later write or removal was already applied: done once that is
+            // durable (a lazy removal promises no durability).
+            return if lazy { Ok(()) } else { state.ensure_durable(&op.path) };
         }
         match fs::remove_file(&op.path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Nothing changed on disk by this call; whatever was applied
+                // before must still be durable for a non-lazy removal.
                 state.last_applied_version = op.version;
-                return Ok(());
+                return if lazy { Ok(()) } else { state.ensure_durable(&op.path) };
             }
             Err(e) => return Err(fs_error("remove", &op.path, e)),
         }
-        state.last_applied_version = op.version;
-        match op.path.parent() {
-            Some(dir) if !lazy => fsync_dir(dir),
-            _ => Ok(()),
+        state.record_applied(op.version, false);
+        if lazy {
+            Ok(())
+        } else {
+            state.ensure_durable(&op.path)
         }
     }
 }
@@ -465,6 +514,26 @@ mod tests {
         assert_eq!(store.list("monitor_updates", "chan_a").expect("list"), Vec::<String>::new());
         assert_eq!(store.read("monitors", "", "chan_a").map_err(|e| e.kind()), Err(io::ErrorKind::NotFound));
         assert_eq!(store.keys_in_flight(), 0);
+    }
+
+    #[test]
+    fn reopening_drops_empty_secondary_namespaces_and_creates_nested_data_dirs() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data_dir = dir.path().join("a").join("b").join("data");
+        let store = FilesystemStore::new(&data_dir).expect("open store, creating three levels");
+        store.write("monitor_updates", "closed", "1", b"u1").expect("write");
+        store.write("monitor_updates", "open", "2", b"u2").expect("write");
+        store.remove("monitor_updates", "closed", "1", true).expect("lazy remove");
+        assert!(data_dir.join("monitor_updates").join("closed").is_dir());
+        drop(store);
+
+        let store = FilesystemStore::new(&data_dir).expect("reopen");
+        assert!(!data_dir.join("monitor_updates").join("closed").exists(), "empty namespace left behind");
+        assert_eq!(store.read("monitor_updates", "open", "2").expect("read"), b"u2");
+        assert_eq!(store.list("monitor_updates", "closed").expect("list"), Vec::<String>::new());
+        // The namespace comes back on the next write.
+        store.write("monitor_updates", "closed", "3", b"u3").expect("write");
+        assert_eq!(store.list("monitor_updates", "closed").expect("list"), vec!["3"]);
     }
 
     #[test]

@@ -279,6 +279,36 @@ fn a_failed_write_pauses_the_channel_until_retried() {
 }
 
 #[test]
+fn full_monitor_writes_replace_the_writes_queued_behind_a_failure() {
+    let spawner = ManualSpawner::default();
+    // Every update writes the full monitor.
+    let node = Node::new(spawner.spawner(), 1);
+    let (mut chan, monitor) = Chan::numbered(4);
+    let id = chan.chan.channel_id;
+    node.chain_monitor.watch_channel(id, monitor).expect("watched");
+    spawner.run_all();
+    assert_eq!(node.completed(), vec![(id, completed_ids([0]))]);
+
+    node.store().fail_writes.store(true, Ordering::SeqCst);
+    for _ in 0..20 {
+        node.chain_monitor.update_channel(id, &chan.next_update(0));
+        spawner.run_all();
+    }
+    // One full copy is held, whatever the number of writes that failed.
+    assert_eq!(node.persister.failed_writes()[0].queued_writes, 1);
+    assert_eq!(node.persister.pending_writes(), 1);
+    assert!(node.completed().is_empty());
+
+    node.store().fail_writes.store(false, Ordering::SeqCst);
+    node.persister.retry_failed_writes();
+    spawner.run_all();
+    assert!(node.persister.wait_for_pending_writes(Duration::from_secs(5)));
+    assert_eq!(node.completed(), vec![(id, completed_ids([20]))]);
+    assert!(node.chain_monitor.list_pending_monitor_updates().is_empty());
+    node.reads_back_live_state(&chan);
+}
+
+#[test]
 fn a_task_dropped_by_the_runtime_is_a_failure_to_retry() {
     let spawner = ManualSpawner::default();
     let node = Node::new(spawner.spawner(), 100);

@@ -28,7 +28,7 @@ use lightning_core::util::logger::Logger;
 use lightning_core::util::persist::KVStore;
 use lightning_core::{log_debug, log_error, log_warn};
 
-use super::{MonitorUpdatingPersister, MonitorWrite, ReadError};
+use super::{MonitorUpdatingPersister, MonitorWrite, ReadError, WriteKind};
 
 /// Runs a [`WriteTask`] somewhere other than the calling thread (a thread
 /// pool, a runtime's blocking pool...). It must not run the task on the
@@ -431,17 +431,32 @@ where
                 return ChannelMonitorUpdateStatus::UnrecoverableError;
             }
         };
+        let mut write = write;
         let key = write.name.clone();
         let start = {
             let mut state = self.shared.lock();
-            state.unfinished += 1;
             let queue = state.queues.entry(key.clone()).or_insert_with(|| Queue {
                 channel_id: write.channel_id,
                 writes: VecDeque::new(),
                 worker: Worker::Idle,
             });
+            // A full monitor holds everything the writes still queued for it
+            // would store (the one being written is no longer in the queue),
+            // so it replaces them: a monitor whose writes keep failing holds
+            // at most one full copy in memory, not one per block. Its
+            // completion reports every replaced update id (completions mean
+            // "durable up to").
+            let replaced = if write.kind == WriteKind::FullMonitor {
+                let replaced = queue.writes.len();
+                for earlier in queue.writes.drain(..) {
+                    write.remove_updates_up_to = write.remove_updates_up_to.max(earlier.remove_updates_up_to);
+                }
+                replaced
+            } else {
+                0
+            };
             queue.writes.push_back(write);
-            match queue.worker {
+            let start = match queue.worker {
                 Worker::Idle => {
                     queue.worker = Worker::Running;
                     true
@@ -455,7 +470,9 @@ where
                     );
                     false
                 }
-            }
+            };
+            state.unfinished = state.unfinished + 1 - replaced;
+            start
         };
         if start {
             self.spawn(key);
