@@ -127,12 +127,23 @@ where
 
     /// Called about once a minute: as funder, moves each channel's
     /// commitment feerate to the current estimate when it drifted by more
-    /// than 20%.
+    /// than 20%; forgets resolved payments after
+    /// [`IDEMPOTENCY_TIMEOUT_TICKS`](super::IDEMPOTENCY_TIMEOUT_TICKS) ticks
+    /// and disconnected peers with nothing left (no channel, no request).
     pub fn timer_tick_occurred(&self) {
         self.process_monitor_events();
         let mut out = Outbox::default();
         {
             let mut st = self.state.lock();
+            st.outbound_payments.retain(|_, payment| {
+                if payment.resolved {
+                    payment.resolved_ticks = payment.resolved_ticks.saturating_add(1);
+                }
+                payment.resolved_ticks < super::IDEMPOTENCY_TIMEOUT_TICKS
+            });
+            st.peers.retain(|_, peer| {
+                peer.connected || !peer.channels.is_empty() || !peer.open_requests.is_empty()
+            });
             let mut errors = Vec::new();
             for (node_id, peer) in st.peers.iter_mut() {
                 if !peer.connected {

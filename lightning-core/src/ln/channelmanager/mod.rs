@@ -289,6 +289,9 @@ pub(crate) struct PendingOutboundPayment {
     pub(crate) failed_permanently: bool,
     /// Resolved (succeeded or failed): kept to refuse a reused id.
     pub(crate) resolved: bool,
+    /// Timer ticks seen since it was resolved (not saved: counting restarts
+    /// after a reload); forgotten at [`IDEMPOTENCY_TIMEOUT_TICKS`].
+    pub(crate) resolved_ticks: u8,
 }
 
 /// One HTLC of a payment to us.
@@ -382,6 +385,12 @@ pub const MIN_FINAL_CLTV_EXPIRY_DELTA: u32 = 18;
 /// or awaiting manual acceptance) at once; more `open_channel`s are refused,
 /// so a peer cannot make us hold unbounded state (LDK uses the same bound).
 pub const MAX_UNFUNDED_CHANNELS_PER_PEER: usize = 4;
+
+/// How many [`ChannelManager::timer_tick_occurred`] calls a resolved outbound
+/// payment is remembered for: until then, sending again with its
+/// `PaymentId` is refused as a duplicate; after, the id is forgotten (so the
+/// manager does not grow with every payment ever sent).
+pub const IDEMPOTENCY_TIMEOUT_TICKS: u8 = 7;
 
 impl<S: EcdsaChannelSigner> PeerState<S> {
     /// Inbound channels of the peer not funded yet, and requests waiting
@@ -1023,6 +1032,12 @@ where
             mc.send(out, MessageSendEvent::UpdateHTLCs { node_id, channel_id, updates });
         }
         Ok(())
+    }
+
+    /// How many peers the manager keeps state for (tests of its housekeeping).
+    #[cfg(test)]
+    pub(crate) fn known_peer_count(&self) -> usize {
+        self.state.lock().peers.len()
     }
 
     /// Every channel.

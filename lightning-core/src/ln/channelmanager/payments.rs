@@ -131,6 +131,7 @@ where
                         preimage: None,
                         failed_permanently: false,
                         resolved: false,
+                        resolved_ticks: 0,
                     },
                 );
             }

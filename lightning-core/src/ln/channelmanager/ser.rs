@@ -212,6 +212,7 @@ where
                     preimage,
                     failed_permanently,
                     resolved,
+                    resolved_ticks: 0,
                 },
             );
         }

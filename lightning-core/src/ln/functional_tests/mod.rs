@@ -3,6 +3,7 @@
 
 mod basic;
 mod dust;
+mod housekeeping;
 mod monitor_pause;
 mod reestablish;
 mod timeouts;
