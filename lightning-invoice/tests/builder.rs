@@ -270,7 +270,7 @@ fn simnet_fallbacks_are_not_shown_as_regtest_addresses() {
     assert!(simnet.to_string().starts_with("lnsb1"));
     assert_eq!(simnet.network(), None);
     assert_eq!(simnet.fallback_addresses(), None);
-    assert_eq!(simnet.fallbacks(), &[fallback.clone()]);
+    assert_eq!(simnet.fallbacks(), std::slice::from_ref(&fallback));
     // The same fallback on regtest is the regtest address.
     let regtest = build(Currency::Regtest);
     assert_eq!(regtest.network(), Some(Network::Regtest));
