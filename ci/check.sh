@@ -6,12 +6,31 @@ cd "$(dirname "$0")/.."
 
 start=$(date +%s)
 step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+die() { printf 'ci/check.sh: %s\n' "$*" >&2; exit 1; }
+
+# Tests that need outside tools (the pyln-proto interop tests) fail instead of
+# skipping when CI is set.
+export CI="${CI:-1}"
+
+step "toolchain components (rustfmt, clippy)"
+# Only when one is missing, so that a complete toolchain needs no network.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  if command -v rustup >/dev/null 2>&1; then
+    rustup component add rustfmt clippy
+  fi
+fi
+cargo fmt --version >/dev/null 2>&1 || die "rustfmt is missing (rustup component add rustfmt)"
+cargo clippy --version >/dev/null 2>&1 || die "clippy is missing (rustup component add clippy)"
 
 step "python venv with pyln-proto (cross-implementation tests)"
+command -v python3 >/dev/null 2>&1 || die "python3 is missing: it is needed for the pyln-proto interop tests"
 venv=target/ci-venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import pyln.proto.wire" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r ci/interop/requirements.txt
+  rm -rf "$venv"
+  python3 -m venv "$venv" ||
+    die "python3 -m venv failed: install the venv module (Debian/Ubuntu: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r ci/interop/requirements.txt ||
+    die "could not install ci/interop/requirements.txt (pyln-proto) from PyPI into $venv"
 fi
 export LN_INTEROP_PYTHON="$PWD/$venv/bin/python"
 

@@ -588,3 +588,90 @@ fn attribution_data_at_every_hop() {
         }
     );
 }
+
+/// A one-hop onion to `signer` carrying `payload`, and the HTLC delivering it.
+fn one_hop_onion(signer: &RawKeySigner, payload: &[u8]) -> OnionPacket {
+    let secp = Secp256k1::new();
+    let session_key = SecretKey::from_slice(&[0x41; 32]).unwrap();
+    construct_onion_packet(&secp, &session_key, &[signer.node_id()], &[payload], &[0x42; 32]).unwrap().packet
+}
+
+fn htlc_for(onion: &OnionPacket) -> IncomingHtlc<'_> {
+    IncomingHtlc {
+        onion,
+        payment_hash: PaymentHash([0x42; 32]),
+        amount_msat: 256,
+        cltv_expiry: 256,
+        path_key: None,
+    }
+}
+
+#[test]
+fn peel_refuses_bad_version_and_bad_ephemeral_key_as_malformed() {
+    let secp = Secp256k1::new();
+    let signer = RawKeySigner::new(SecretKey::from_slice(&[0x11; 32]).unwrap());
+    // amt_to_forward 256, outgoing_cltv_value 256, payment_data.
+    let mut payload = vec![0x02, 0x02, 0x01, 0x00, 0x04, 0x02, 0x01, 0x00, 0x08, 0x22];
+    payload.extend_from_slice(&[0x33; 32]);
+    payload.extend_from_slice(&[0x01, 0x00]);
+    let good = one_hop_onion(&signer, &payload);
+    assert!(peel_payment_onion(&signer, &secp, &htlc_for(&good)).is_ok(), "the unmodified onion peels");
+
+    let mut bad_version = good.clone();
+    bad_version.version = 1;
+    assert_eq!(
+        peel_payment_onion(&signer, &secp, &htlc_for(&bad_version)).unwrap_err(),
+        HtlcFailure::Malformed {
+            failure_code: FailureCode::INVALID_ONION_VERSION,
+            sha256_of_onion: sha256::Hash::hash(&bad_version.encode()).to_byte_array(),
+        }
+    );
+
+    // Not a point: 0x04 is no compressed-key prefix.
+    let mut bad_key = good.clone();
+    bad_key.public_key = [0x04; 33];
+    assert_eq!(
+        peel_payment_onion(&signer, &secp, &htlc_for(&bad_key)).unwrap_err(),
+        HtlcFailure::Malformed {
+            failure_code: FailureCode::INVALID_ONION_KEY,
+            sha256_of_onion: sha256::Hash::hash(&bad_key.encode()).to_byte_array(),
+        }
+    );
+    // A valid point the sender did not use: the HMAC no longer matches.
+    let mut other_key = good.clone();
+    other_key.public_key = signer.node_id().serialize();
+    assert_eq!(
+        peel_payment_onion(&signer, &secp, &htlc_for(&other_key)).unwrap_err(),
+        HtlcFailure::Malformed {
+            failure_code: FailureCode::INVALID_ONION_HMAC,
+            sha256_of_onion: sha256::Hash::hash(&other_key.encode()).to_byte_array(),
+        }
+    );
+}
+
+#[test]
+fn peel_names_the_bad_record_in_invalid_onion_payload() {
+    let secp = Secp256k1::new();
+    let signer = RawKeySigner::new(SecretKey::from_slice(&[0x11; 32]).unwrap());
+    // Records 2 (at 0) and 4 (at 4) are fine; unknown even type 64 at byte 8.
+    let payload = [0x02, 0x02, 0x01, 0x00, 0x04, 0x02, 0x01, 0x00, 0x40, 0x00];
+    let onion = one_hop_onion(&signer, &payload);
+    match peel_payment_onion(&signer, &secp, &htlc_for(&onion)).unwrap_err() {
+        HtlcFailure::Fail { message, .. } => {
+            assert_eq!(message.reason, FailureReason::InvalidOnionPayload { tlv: Some((64, 8)) })
+        }
+        other => panic!("{other:?}"),
+    }
+    // A final payload without outgoing_cltv_value: record 4 missing (offset 0
+    // for a missing record).
+    let mut payload = vec![0x02, 0x02, 0x01, 0x00, 0x08, 0x22];
+    payload.extend_from_slice(&[0x33; 32]);
+    payload.extend_from_slice(&[0x01, 0x00]);
+    let onion = one_hop_onion(&signer, &payload);
+    match peel_payment_onion(&signer, &secp, &htlc_for(&onion)).unwrap_err() {
+        HtlcFailure::Fail { message, .. } => {
+            assert_eq!(message.reason, FailureReason::InvalidOnionPayload { tlv: Some((4, 0)) })
+        }
+        other => panic!("{other:?}"),
+    }
+}

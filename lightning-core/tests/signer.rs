@@ -6,7 +6,6 @@
 //! signer's refusals and KeysManager's determinism.
 
 use bitcoin::absolute::LockTime;
-use bitcoin::consensus::encode::serialize;
 use bitcoin::hashes::{sha256d, Hash};
 use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::secp256k1::{Message, PublicKey, Secp256k1, SecretKey};
@@ -477,6 +476,31 @@ fn signer_refuses_revoked_and_premature_requests() {
         let forged = HolderCommitmentTransaction::new(forged, s, hs).unwrap();
         assert!(matches!(pair.alice.validate_holder_commitment(&forged), Err(SignError::Refused(_))));
         assert!(matches!(pair.alice.sign_holder_commitment(&forged), Err(SignError::Refused(_))));
+        // A commitment on the right point but with any other key than the
+        // one derived from it and the base points is refused, even by a
+        // signer that never signed commitment 1.
+        let point1 = pair.alice.get_per_commitment_point(1).unwrap();
+        let good_keys = TxCreationKeys::derive_new(&secp, &point1, pair.alice.pubkeys(), pair.bob.pubkeys());
+        let mut wrong_revocation = good_keys;
+        wrong_revocation.revocation_key = other_point;
+        let mut wrong_delayed = good_keys;
+        wrong_delayed.broadcaster_delayed_payment_key = other_point;
+        let mut wrong_htlc = good_keys;
+        wrong_htlc.broadcaster_htlc_key = other_point;
+        for bad_keys in [wrong_revocation, wrong_delayed, wrong_htlc] {
+            let bad = CommitmentTransaction::build(
+                pair.spec(1, true),
+                bad_keys,
+                &pair.bob_params.as_counterparty_broadcastable(),
+            );
+            let mut fresh_bob =
+                KeysManager::new(&[2; 32], 0, 0).derive_channel_signer(CHANNEL_VALUE, [0xbb; 32]);
+            fresh_bob.provide_channel_parameters(&pair.bob_params).unwrap();
+            assert!(
+                matches!(fresh_bob.sign_counterparty_commitment(&bad), Err(SignError::Refused(_))),
+                "{bad_keys:?}"
+            );
+        }
         // Our own commitment is not signed as the counterparty's.
         assert!(matches!(pair.alice.sign_counterparty_commitment(&tx1), Err(SignError::Refused(_))));
 
@@ -576,15 +600,35 @@ fn keys_manager_is_deterministic() {
     // The keys interface bundles the three provider traits.
     fn assert_keys_interface<K: KeysInterface>(_: &K) {}
     assert_keys_interface(&a);
-    // A serialized commitment is what the node broadcasts; smoke-check size.
-    assert!(
-        serialize(&Transaction {
-            version: Version::TWO,
-            lock_time: LockTime::ZERO,
-            input: vec![],
-            output: vec![]
-        })
-        .len()
-            > 4
+}
+
+/// Fixed outputs for a fixed seed and channel_keys_id. These values are what
+/// every existing node derived from its seed: if this test fails, the
+/// derivation changed and existing nodes would lose their node id and their
+/// channels' keys. Never update them to make the test pass.
+#[test]
+fn keys_manager_derivation_is_pinned() {
+    let keys = KeysManager::new(&[42; 32], 1, 1);
+    let signer = keys.derive_channel_signer(1000, [5; 32]);
+    let k = signer.pubkeys();
+    let hex = |pk: &PublicKey| pk.to_string();
+    assert_eq!(
+        hex(&keys.get_node_id(Recipient::Node).unwrap()),
+        "02c798393ee654ae63db0d0986d6fd403ed696ffb0ad2cdd66c398a9d7c34ffbf0"
+    );
+    assert_eq!(hex(&k.funding_pubkey), "0350859a855a06340f9ddbbb69a7c59fbfff4cc89b2760751d8c702acb0f7ac9d3");
+    assert_eq!(
+        hex(&k.revocation_basepoint),
+        "03279f299ec1e0dd89648d6e9d04f9bece51be3284115070b8aa3980a129cac610"
+    );
+    assert_eq!(hex(&k.payment_point), "0315b5f2c01e53d6fa2f540fb845ebc1b51d2a67dbc6298552794d35ef1c1b9e4f");
+    assert_eq!(
+        hex(&k.delayed_payment_basepoint),
+        "03ccb9b173f8a2aa5e2862c8cf6a1802c306f4c6ff0f7ec69d3379029ca7702a5a"
+    );
+    assert_eq!(hex(&k.htlc_basepoint), "03e1761ac040a9b7e89e4cfcdb2788df9b4f957b7e5ed8bbea3792e7f8beeb6b84");
+    assert_eq!(
+        hex(&signer.get_per_commitment_point(0).unwrap()),
+        "02c58d14f69d7ba90d21030d3fbfd09bc06aaacee192a4402543fa30bfcd438114"
     );
 }

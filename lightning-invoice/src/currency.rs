@@ -37,14 +37,17 @@ impl Currency {
         }
     }
 
-    /// The network whose addresses the fallback fields encode. Simnet has no
-    /// `bitcoin::Network`; its fallbacks are shown as regtest addresses.
-    pub fn network(&self) -> Network {
+    /// The network whose addresses the fallback fields encode. `None` for
+    /// simnet: it has address prefixes of its own (btcd's `sb`, `S...`) that
+    /// no `bitcoin::Network` produces, and showing its fallbacks as regtest
+    /// addresses would name addresses the invoice does not contain.
+    pub fn network(&self) -> Option<Network> {
         match self {
-            Currency::Bitcoin => Network::Bitcoin,
-            Currency::BitcoinTestnet => Network::Testnet,
-            Currency::Signet => Network::Signet,
-            Currency::Regtest | Currency::Simnet => Network::Regtest,
+            Currency::Bitcoin => Some(Network::Bitcoin),
+            Currency::BitcoinTestnet => Some(Network::Testnet),
+            Currency::Signet => Some(Network::Signet),
+            Currency::Regtest => Some(Network::Regtest),
+            Currency::Simnet => None,
         }
     }
 

@@ -10,8 +10,15 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::{Address, Network};
 use core::fmt;
 use core::str::FromStr;
-use lightning_core::ln::features::{feature_info, Bolt11InvoiceContext, Bolt11InvoiceFeatures, Features};
+use lightning_core::ln::features::{bits, Bolt11InvoiceContext, Bolt11InvoiceFeatures, Features};
 use lightning_core::ln::types::{PaymentHash, PaymentSecret};
+
+/// Even feature bits outside the BOLT 9 invoice context that a parsed invoice
+/// may still set, because invoices other implementations actually wrote carry
+/// them and they mean nothing to a payer: `gossip_queries_ex` (10), set as
+/// required by older eclair invoices. Any other even bit the invoice context
+/// does not define fails the invoice (BOLT 11). See docs/DECISIONS.md.
+pub const TOLERATED_FOREIGN_REQUIRED_BITS: &[usize] = &[bits::GOSSIP_QUERIES_EX];
 
 /// The expiry when the invoice has no `x` field: one hour.
 pub const DEFAULT_EXPIRY_TIME_SECS: u64 = 3600;
@@ -45,11 +52,12 @@ impl Bolt11Invoice {
         };
         let payment_secret = *raw.payment_secret().ok_or(Bolt11Error::MissingPaymentSecret)?;
         if let Some(features) = raw.features() {
-            // An even bit fails the invoice only if BOLT 9 defines no feature for
-            // it at all. A feature BOLT 9 defines for another context only (e.g.
-            // `gossip_queries_ex`, set by older eclair invoices) means nothing
-            // to a payer and is ignored, as eclair does.
-            if let Some(bit) = features.set_bits().find(|bit| bit % 2 == 0 && feature_info(*bit).is_none()) {
+            // BOLT 11: an even bit the invoice (`9`) context does not define
+            // fails the invoice, save the few listed in
+            // `TOLERATED_FOREIGN_REQUIRED_BITS`.
+            if let Some(bit) =
+                features.unknown_required_bits().find(|bit| !TOLERATED_FOREIGN_REQUIRED_BITS.contains(bit))
+            {
                 return Err(Bolt11Error::UnknownRequiredFeature(bit));
             }
             // Dependencies among the features an invoice may carry (unknown odd
@@ -77,9 +85,9 @@ impl Bolt11Invoice {
         self.raw.currency()
     }
 
-    /// The network whose addresses the fallbacks are (see
+    /// The network whose addresses the fallbacks are; `None` for simnet (see
     /// [`Currency::network`]).
-    pub fn network(&self) -> Network {
+    pub fn network(&self) -> Option<Network> {
         self.raw.currency().network()
     }
 
@@ -155,10 +163,12 @@ impl Bolt11Invoice {
         self.raw.fallbacks()
     }
 
-    /// The on-chain fallbacks as addresses of the invoice's network.
-    pub fn fallback_addresses(&self) -> Vec<Address> {
-        let network = self.network();
-        self.fallbacks().iter().map(|f| f.to_address(network)).collect()
+    /// The on-chain fallbacks as addresses of the invoice's network, or
+    /// `None` for simnet, whose addresses `bitcoin::Address` cannot show (the
+    /// fallbacks themselves are in [`Bolt11Invoice::fallbacks`]).
+    pub fn fallback_addresses(&self) -> Option<Vec<Address>> {
+        let network = self.network()?;
+        Some(self.fallbacks().iter().map(|f| f.to_address(network)).collect())
     }
 
     /// Private routes to the payee, in preference order.
@@ -230,18 +240,29 @@ mod tests {
         let mut raw = invoice().into_raw();
         let mut mpp_only = Bolt11InvoiceFeatures::empty();
         mpp_only.set_basic_mpp_optional();
+        // basic_mpp depends on payment_secret, which BOLT 9 marks ASSUMED
+        // (and the `s` field is mandatory): its bit may be left unset.
         raw.fields.features = Some(mpp_only);
-        assert!(matches!(
-            Bolt11Invoice::from_signed(raw.clone()),
-            Err(Bolt11Error::MissingFeatureDependency(m)) if m.feature == "basic_mpp"
-        ));
+        assert!(Bolt11Invoice::from_signed(raw.clone()).is_ok());
         // An odd bit of a feature defined for another context only is ignored;
-        // so is its even bit (an old eclair set gossip_queries_ex in invoices).
+        // so is gossip_queries_ex's even bit (older eclair invoices set it).
         let mut other_context = Bolt11InvoiceFeatures::empty();
         other_context.set_bit(10);
         other_context.set_bit(23);
         raw.fields.features = Some(other_context);
         assert!(Bolt11Invoice::from_signed(raw.clone()).is_ok());
+        // Any other even bit outside the invoice context fails the invoice,
+        // even one BOLT 9 defines elsewhere (option_anchors, init/node only).
+        for bit in [22, 6, 100] {
+            let mut foreign = Bolt11InvoiceFeatures::empty();
+            foreign.set_bit(bit);
+            raw.fields.features = Some(foreign);
+            assert_eq!(
+                Bolt11Invoice::from_signed(raw.clone()),
+                Err(Bolt11Error::UnknownRequiredFeature(bit)),
+                "bit {bit}"
+            );
+        }
 
         raw.fields.features = None;
         raw.fields.description_hash = Some(sha256::Hash::hash(b"d"));

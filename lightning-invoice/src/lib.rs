@@ -52,5 +52,8 @@ pub use currency::Currency;
 pub use encoding::Bolt11Bech32;
 pub use error::Bolt11Error;
 pub use fields::{Bolt11InvoiceDescription, Fallback, RouteHint, RouteHintHop, MAX_FIELD_BYTES};
-pub use invoice::{Bolt11Invoice, DEFAULT_EXPIRY_TIME_SECS, DEFAULT_MIN_FINAL_CLTV_EXPIRY_DELTA};
+pub use invoice::{
+    Bolt11Invoice, DEFAULT_EXPIRY_TIME_SECS, DEFAULT_MIN_FINAL_CLTV_EXPIRY_DELTA,
+    TOLERATED_FOREIGN_REQUIRED_BITS,
+};
 pub use raw::SignedRawBolt11Invoice;

@@ -13,8 +13,8 @@ use lightning_core::ln::features::Bolt11InvoiceFeatures;
 use lightning_core::ln::types::{PaymentHash, PaymentSecret, ShortChannelId};
 use lightning_core::sign::{KeysManager, NodeSigner, Recipient, SignError};
 use lightning_invoice::{
-    Bolt11Error, Bolt11Invoice, Bolt11InvoiceDescription, CompleteInvoiceBuilder, Currency, Fallback,
-    InvoiceBuilder, RouteHint, RouteHintHop, MAX_FIELD_BYTES, MAX_TIMESTAMP_SECS,
+    Bolt11Error, Bolt11Invoice, CompleteInvoiceBuilder, Currency, Fallback, InvoiceBuilder, RouteHint,
+    RouteHintHop, MAX_FIELD_BYTES, MAX_TIMESTAMP_SECS,
 };
 use serde_json::Value;
 
@@ -245,8 +245,34 @@ fn fallbacks_convert_to_and_from_addresses() {
         assert_eq!(fallback.version(), version, "{text}");
         assert_eq!(fallback.to_address(network).to_string(), text);
     }
-    assert_eq!(
-        Bolt11InvoiceDescription::Hash(sha256::Hash::hash(b"a")),
-        Bolt11InvoiceDescription::Hash(sha256::Hash::hash(b"a"))
-    );
+}
+
+#[test]
+fn simnet_fallbacks_are_not_shown_as_regtest_addresses() {
+    let keys = KeysManager::new(&[9; 32], 1, 2);
+    let address = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
+        .parse::<Address<_>>()
+        .unwrap()
+        .require_network(Network::Regtest)
+        .unwrap();
+    let fallback = Fallback::from_address(&address).unwrap();
+    let build = |currency| {
+        InvoiceBuilder::new(currency)
+            .description("test".into())
+            .payment_hash(PaymentHash([7; 32]))
+            .payment_secret(PaymentSecret([8; 32]))
+            .timestamp_secs(1_700_000_000)
+            .fallback(fallback.clone())
+            .build_signed_by(&keys, Recipient::Node)
+            .unwrap()
+    };
+    let simnet: Bolt11Invoice = build(Currency::Simnet).to_string().parse().unwrap();
+    assert!(simnet.to_string().starts_with("lnsb1"));
+    assert_eq!(simnet.network(), None);
+    assert_eq!(simnet.fallback_addresses(), None);
+    assert_eq!(simnet.fallbacks(), std::slice::from_ref(&fallback));
+    // The same fallback on regtest is the regtest address.
+    let regtest = build(Currency::Regtest);
+    assert_eq!(regtest.network(), Some(Network::Regtest));
+    assert_eq!(regtest.fallback_addresses(), Some(vec![address]));
 }

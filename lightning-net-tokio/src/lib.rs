@@ -227,15 +227,18 @@ fn remote_address(stream: &std::net::TcpStream) -> Option<SocketAddress> {
 }
 
 /// Serves an accepted connection until it closes. The returned future must be
-/// polled (spawn it); it ends when the connection is gone.
+/// polled (spawn it) on a tokio runtime with I/O enabled; it ends when the
+/// connection is gone. Nothing touches the runtime before the future is
+/// first polled, so it may be created outside one.
 pub fn setup_inbound<PM>(peer_manager: Arc<PM>, stream: std::net::TcpStream) -> impl Future<Output = ()>
 where
     PM: APeerManager<Descriptor = SocketDescriptor> + Send + Sync + 'static,
 {
     let remote = remote_address(&stream);
-    let setup = spawn_connection(peer_manager.clone(), stream);
     async move {
-        let Ok((descriptor, done)) = setup else { return };
+        // Registering the socket and spawning the writer need a runtime:
+        // done here, inside the future, not when it is created.
+        let Ok((descriptor, done)) = spawn_connection(peer_manager.clone(), stream) else { return };
         if peer_manager.new_inbound_connection(descriptor.clone(), remote).is_err() {
             descriptor.conn.close();
         }
@@ -244,7 +247,9 @@ where
 }
 
 /// Runs an outbound connection to `their_node_id` over a stream you connected,
-/// until it closes. The returned future must be polled (spawn it).
+/// until it closes. The returned future must be polled (spawn it) on a tokio
+/// runtime with I/O enabled; like [`setup_inbound`], it does nothing until
+/// first polled, so it may be created outside one.
 pub fn setup_outbound<PM>(
     peer_manager: Arc<PM>, their_node_id: PublicKey, stream: std::net::TcpStream,
 ) -> impl Future<Output = ()>
@@ -252,9 +257,8 @@ where
     PM: APeerManager<Descriptor = SocketDescriptor> + Send + Sync + 'static,
 {
     let remote = remote_address(&stream);
-    let setup = spawn_connection(peer_manager.clone(), stream);
     async move {
-        let Ok((mut descriptor, done)) = setup else { return };
+        let Ok((mut descriptor, done)) = spawn_connection(peer_manager.clone(), stream) else { return };
         match peer_manager.new_outbound_connection(their_node_id, descriptor.clone(), remote) {
             Ok(act_one) => {
                 // Act one is the very first data on the socket; it is small

@@ -114,3 +114,23 @@ async fn wrong_node_id_fails_the_handshake() {
     assert!(alice.list_peers().is_empty());
     assert!(bob.list_peers().is_empty());
 }
+
+/// The setup functions only build futures: creating them outside a runtime
+/// must not panic (registering the socket happens when they are polled).
+#[test]
+fn setup_futures_can_be_created_outside_a_runtime() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    let alice = node(1);
+    let bob = node(2);
+    let inbound = setup_inbound(bob.clone(), server);
+    let outbound = lightning_net_tokio::setup_outbound(alice.clone(), bob.our_node_id(), client);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        tokio::spawn(inbound);
+        tokio::spawn(outbound);
+        wait_for("both sides connected", || alice.list_peers().len() == 1 && bob.list_peers().len() == 1)
+            .await;
+    });
+}

@@ -1,16 +1,30 @@
 //! `lightning-node decode-invoice INVOICE`: checks a BOLT 11 invoice with every
 //! reader rule and prints its fields as one JSON object.
 
-use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription};
+use bitcoin::hashes::Hash as _;
+use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescription, Fallback};
 use serde_json::{json, Value};
 
 fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The bytes after the version of a fallback (`f` field).
+fn fallback_program(fallback: &Fallback) -> Vec<u8> {
+    match fallback {
+        Fallback::SegWit(program) => program.program().as_bytes().to_vec(),
+        Fallback::PubKeyHash(hash) => hash.as_byte_array().to_vec(),
+        Fallback::ScriptHash(hash) => hash.as_byte_array().to_vec(),
+    }
+}
+
 /// The JSON rendering of a decoded invoice. Absent optional fields are `null`
-/// (`description` or `description_hash`, `metadata`, `features`); expiry and
-/// `min_final_cltv_expiry_delta` carry the spec defaults when absent.
+/// (`description` or `description_hash`, `metadata`); `features` is `[]` when
+/// the invoice has no `9` field (no feature set is the same as no bit set);
+/// expiry and `min_final_cltv_expiry_delta` carry the spec defaults when
+/// absent. Fallbacks are address strings, except on simnet (`lnsb`), whose
+/// addresses we cannot encode: there `network` is `null` and each fallback is
+/// `{"version", "program"}` (hex) instead.
 pub fn invoice_json(invoice: &Bolt11Invoice) -> Value {
     let (description, description_hash) = match invoice.description() {
         Bolt11InvoiceDescription::Direct(text) => (Some(text.clone()), None),
@@ -34,11 +48,18 @@ pub fn invoice_json(invoice: &Bolt11Invoice) -> Value {
                 .collect()
         })
         .collect();
-    let fallbacks: Vec<String> = invoice.fallback_addresses().iter().map(ToString::to_string).collect();
+    let fallbacks: Vec<Value> = match invoice.fallback_addresses() {
+        Some(addresses) => addresses.iter().map(|a| Value::String(a.to_string())).collect(),
+        None => invoice
+            .fallbacks()
+            .iter()
+            .map(|f| json!({ "version": f.version(), "program": to_hex(&fallback_program(f)) }))
+            .collect(),
+    };
     let features: Vec<usize> = invoice.features().map(|f| f.set_bits().collect()).unwrap_or_default();
     json!({
         "currency": invoice.currency().prefix(),
-        "network": invoice.network().to_string(),
+        "network": invoice.network().map(|n| n.to_string()),
         "amount_msat": invoice.amount_msat(),
         "timestamp": invoice.timestamp_secs(),
         "payment_hash": invoice.payment_hash().to_string(),

@@ -3,7 +3,7 @@
 
 use crate::node::{self, feature_bits, Network, NodePeerManager};
 use lightning_core::bitcoin::secp256k1::PublicKey;
-use lightning_core::ln::peer_handler::PeerEvent;
+use lightning_core::ln::peer_handler::{DisconnectReason, PeerEvent};
 use lightning_net_tokio::PeerManagerDriver;
 use serde_json::json;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -30,7 +30,58 @@ fn event_json(event: &PeerEvent) -> serde_json::Value {
             "node_id": counterparty_node_id.to_string(),
             "reason": reason.to_string(),
         }),
+        PeerEvent::ConnectionFailed { counterparty_node_id, reason } => json!({
+            "event": "peer_connection_failed",
+            "node_id": counterparty_node_id.to_string(),
+            "reason": reason.to_string(),
+        }),
     }
+}
+
+/// What `connect` says when the connection ended before `init` completed.
+fn connection_failure_message(
+    reason: &DisconnectReason, their_node_id: PublicKey, addr: SocketAddr, network: Network,
+) -> String {
+    match reason {
+        DisconnectReason::NoCommonNetwork => format!(
+            "{their_node_id} is not on our network ({network:?}): its init lists none of our chains (check --network)"
+        ),
+        DisconnectReason::IncompatibleFeatures(why) => {
+            format!("{their_node_id} has features incompatible with ours: {why}")
+        }
+        DisconnectReason::PeerSentError => {
+            format!("{their_node_id} refused the connection with an error before init")
+        }
+        DisconnectReason::Transport(e) => {
+            format!("handshake with {addr} failed ({e}): is {their_node_id} the right node id?")
+        }
+        DisconnectReason::SocketClosed => format!(
+            "{addr} closed the connection before init (wrong node id {their_node_id}? or it refused our network or features)"
+        ),
+        other => format!("connection to {their_node_id} failed before init: {other}"),
+    }
+}
+
+/// The reason reported for `their_node_id` among the pending peer events, if
+/// the connection failed or ended.
+fn failure_in_events(pm: &NodePeerManager, their_node_id: PublicKey) -> Option<(DisconnectReason, bool)> {
+    let mut found = None;
+    for event in pm.get_and_clear_peer_events() {
+        match event {
+            PeerEvent::ConnectionFailed { counterparty_node_id, reason }
+                if counterparty_node_id == their_node_id =>
+            {
+                found.get_or_insert((reason, false));
+            }
+            PeerEvent::Disconnected { counterparty_node_id, reason }
+                if counterparty_node_id == their_node_id =>
+            {
+                found.get_or_insert((reason, true));
+            }
+            _ => {}
+        }
+    }
+    found
 }
 
 /// `run --listen ADDR`: prints `{"node_id", "listen"}`, then one JSON line per
@@ -102,14 +153,21 @@ pub async fn connect(data_dir: &Path, network: Network, peer: &str) -> Result<()
     let mut connection = tokio::spawn(connection);
 
     let wait = tokio::time::timeout(CONNECT_WAIT, wait_for_init_and_pong(&pm, their_node_id));
+    let describe = |failure: (DisconnectReason, bool)| match failure {
+        (reason, false) => connection_failure_message(&reason, their_node_id, addr, network),
+        (reason, true) => format!("peer disconnected: {reason}"),
+    };
     let result = tokio::select! {
         outcome = wait => match outcome {
             Err(_) => Err(format!("no init and pong from {their_node_id} within {}s", CONNECT_WAIT.as_secs())),
-            Ok(r) => r,
+            Ok(r) => r.map_err(describe),
         },
-        _ = &mut connection => Err(format!(
-            "{addr} closed the connection before init (handshake failed: is {their_node_id} the right node id?)"
-        )),
+        _ = &mut connection => {
+            // The connection is over: the peer manager has recorded why.
+            let failure = failure_in_events(&pm, their_node_id)
+                .unwrap_or((DisconnectReason::SocketClosed, false));
+            Err(describe(failure))
+        }
     };
     pm.disconnect_all_peers();
     let details = result?;
@@ -126,17 +184,15 @@ pub async fn connect(data_dir: &Path, network: Network, peer: &str) -> Result<()
     Ok(())
 }
 
+/// Waits until the peer finished `init` and answered a ping; on failure the
+/// reason, and whether the peer had finished `init`.
 async fn wait_for_init_and_pong(
     pm: &Arc<NodePeerManager>, their_node_id: PublicKey,
-) -> Result<lightning_core::ln::peer_handler::PeerDetails, String> {
+) -> Result<lightning_core::ln::peer_handler::PeerDetails, (DisconnectReason, bool)> {
     let mut pinged = false;
     loop {
-        for event in pm.get_and_clear_peer_events() {
-            if let PeerEvent::Disconnected { counterparty_node_id, reason } = event {
-                if counterparty_node_id == their_node_id {
-                    return Err(format!("peer disconnected: {reason}"));
-                }
-            }
+        if let Some(failure) = failure_in_events(pm, their_node_id) {
+            return Err(failure);
         }
         match pm.peer_by_node_id(&their_node_id) {
             Some(details) if details.pongs_received > 0 => return Ok(details),

@@ -80,3 +80,35 @@ fn invalid_invoices_fail_clearly() {
         assert!(stderr.starts_with(message), "{invoice}: {stderr}");
     }
 }
+
+/// Simnet fallbacks have no address we can encode: no regtest address is
+/// claimed, the fallback is shown as version and program.
+#[test]
+fn simnet_fallbacks_are_version_and_program() {
+    use lightning_core::ln::types::{PaymentHash, PaymentSecret};
+    use lightning_core::sign::{KeysManager, Recipient};
+    use lightning_invoice::{Currency, Fallback, InvoiceBuilder};
+    let address = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
+        .parse::<bitcoin::Address<_>>()
+        .unwrap()
+        .require_network(bitcoin::Network::Regtest)
+        .unwrap();
+    let invoice = InvoiceBuilder::new(Currency::Simnet)
+        .description("simnet".into())
+        .payment_hash(PaymentHash([7; 32]))
+        .payment_secret(PaymentSecret([8; 32]))
+        .timestamp_secs(1_700_000_000)
+        .fallback(Fallback::from_address(&address).unwrap())
+        .build_signed_by(&KeysManager::new(&[9; 32], 1, 2), Recipient::Node)
+        .unwrap();
+    let out = decode(&invoice.to_string());
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["currency"], "sb");
+    assert_eq!(v["network"], Value::Null);
+    assert_eq!(
+        v["fallbacks"],
+        serde_json::json!([{ "version": 0, "program": "751e76e8199196d454941c45d1b3a323f1433bd6" }])
+    );
+    assert_eq!(v["features"], serde_json::json!([8, 14]));
+}

@@ -2,8 +2,10 @@
 //! protocol package `pyln-proto` (ci/interop/pyln_peer.py).
 //!
 //! They need a Python with pyln-proto: `ci/check.sh` creates one and points
-//! `LN_INTEROP_PYTHON` at it. Without that variable the tests say so and pass
-//! vacuously, so a plain `cargo test` works offline; CI always sets it.
+//! `LN_INTEROP_PYTHON` at it. Without that variable the tests say so and
+//! return early, so a plain `cargo test` works offline, unless `CI` is set
+//! (`ci/check.sh` sets it): in CI a missing interpreter fails the tests
+//! rather than letting them pass without running.
 
 mod common;
 
@@ -12,10 +14,20 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+/// True when running in CI (`CI` set to anything but empty, `0` or `false`).
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
 fn interop_python() -> Option<String> {
     match std::env::var("LN_INTEROP_PYTHON") {
         Ok(p) if !p.is_empty() => Some(p),
         _ => {
+            assert!(
+                !in_ci(),
+                "CI is set but LN_INTEROP_PYTHON is not: the pyln-proto interop tests must run in CI \
+                 (ci/check.sh creates the virtualenv and sets it)"
+            );
             eprintln!("LN_INTEROP_PYTHON not set: skipping pyln-proto interop (ci/check.sh sets it)");
             None
         }

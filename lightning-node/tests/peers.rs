@@ -97,3 +97,36 @@ fn connecting_with_the_wrong_node_id_fails() {
     let _ = std::fs::remove_dir_all(listener_dir);
     let _ = std::fs::remove_dir_all(dialer_dir);
 }
+
+#[test]
+fn connecting_across_networks_names_the_network_problem() {
+    let listener_dir = temp_dir("net-l");
+    let dialer_dir = temp_dir("net-d");
+    let listener = Running::start(&[
+        "--data-dir",
+        listener_dir.to_str().unwrap(),
+        "--network",
+        "regtest",
+        "run",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let hello = listener.next_json();
+    let node_id = hello["node_id"].as_str().unwrap().to_string();
+    let addr = hello["listen"].as_str().unwrap().to_string();
+    let out = Command::new(node_bin())
+        .args(["--data-dir", dialer_dir.to_str().unwrap(), "--network", "bitcoin", "connect"])
+        .arg(format!("{node_id}@{addr}"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not on our network"), "{stderr}");
+    assert!(!stderr.contains("right node id"), "{stderr}");
+    // The listener reports the failed connection with its reason.
+    let failed = listener.next_json();
+    assert_eq!(failed["event"], "peer_connection_failed");
+    assert_eq!(failed["reason"], "no common network");
+    let _ = std::fs::remove_dir_all(listener_dir);
+    let _ = std::fs::remove_dir_all(dialer_dir);
+}

@@ -386,14 +386,17 @@ impl<T: Context> Features<T> {
     }
 
     /// Checks the BOLT 9 dependency rules: every feature set has all of its
-    /// dependencies set (as optional or required).
+    /// dependencies set (as optional or required). A dependency on an
+    /// `ASSUMED` feature is always satisfied: BOLT 9 lets peers leave those
+    /// bits unset (e.g. `basic_mpp` without `payment_secret`).
     pub fn check_dependencies(&self) -> Result<(), MissingDependency> {
         for info in KNOWN_FEATURES {
             if !self.supports(info.even_bit) {
                 continue;
             }
             for dep in info.depends_on {
-                if !self.supports(*dep) {
+                let assumed = feature_info(*dep).is_some_and(|d| d.assumed);
+                if !assumed && !self.supports(*dep) {
                     let missing = feature_info(*dep).map_or("unknown", |d| d.name);
                     return Err(MissingDependency { feature: info.name, missing });
                 }
@@ -827,17 +830,25 @@ mod tests {
     #[test]
     fn missing_dependencies_are_rejected() {
         let ours = InitFeatures::from_le_bytes(vec![0xff; 8]);
+        // basic_mpp depends on payment_secret, which is ASSUMED: a peer may
+        // leave it unset (BOLT 9), so this is not a missing dependency.
         let mut f = InitFeatures::empty();
         f.set_basic_mpp_optional();
-        assert_eq!(
-            f.check_peer(&ours),
-            Err(FeatureNegotiationError::MissingDependency(MissingDependency {
-                feature: "basic_mpp",
-                missing: "payment_secret"
-            }))
-        );
+        assert_eq!(f.check_dependencies(), Ok(()));
+        assert_eq!(f.check_peer(&ours), Ok(()));
         f.set_payment_secret_required();
         assert_eq!(f.check_peer(&ours), Ok(()));
+
+        // A dependency on a feature that is not ASSUMED is still enforced.
+        let mut z = InitFeatures::empty();
+        z.set_zero_conf_optional();
+        assert_eq!(
+            z.check_peer(&ours),
+            Err(FeatureNegotiationError::MissingDependency(MissingDependency {
+                feature: "option_zeroconf",
+                missing: "option_scid_alias"
+            }))
+        );
 
         let mut z = InitFeatures::empty();
         z.set_zero_conf_optional();

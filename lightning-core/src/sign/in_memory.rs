@@ -417,18 +417,20 @@ impl EcdsaChannelSigner for InMemorySigner {
             return Err(refused("counterparty commitment already revoked"));
         }
         let keys = commitment_tx.keys();
-        // Our HTLC key on this commitment, and the check that the
-        // commitment carries its public key (we are its countersignatory):
-        // one multiplication instead of deriving the public key and the
-        // private key separately.
+        // Every key of the commitment must be the one derived from its
+        // per-commitment point and both sides' base points (the counterparty
+        // broadcasts, we countersign), as for holder commitments: a wrong
+        // revocation key would leave us unable to punish a revoked state.
+        if *keys != self.counterparty_tx_keys(&keys.per_commitment_point)? {
+            return Err(refused(
+                "counterparty commitment keys are not derived from its point and both base points",
+            ));
+        }
         let htlc_key = derive_private_key_with_basepoint(
             &keys.per_commitment_point,
             &self.secrets.htlc_base_key,
             &self.pubkeys.htlc_basepoint,
         );
-        if keys.countersignatory_htlc_key != PublicKey::from_secret_key(&self.secp_ctx, &htlc_key) {
-            return Err(refused("commitment is not the counterparty's (we are not its countersignatory)"));
-        }
         self.check_funding_input(commitment_tx.transaction())?;
         let commitment_sig = self.sign_funding_input(commitment_tx.transaction())?;
         let sighash_type = commitment_tx.format().countersignatory_htlc_sighash_type();

@@ -218,8 +218,15 @@ macro_rules! impl_accept_all_base {
     };
 }
 
+/// Answers an [`ErroringMessageHandler`] keeps queued until the `PeerManager`
+/// collects them; beyond this, further channel messages are not answered (the
+/// answers are only courtesy, and peers could otherwise make the queue grow
+/// without bound between two `process_events` calls).
+pub const MAX_PENDING_CHANNEL_REFUSALS: usize = 1024;
+
 /// A channel handler for nodes without channels: it accepts peers and answers
-/// every channel message with an `error` saying channels are not supported.
+/// every channel message with an `error` saying channels are not supported
+/// (at most [`MAX_PENDING_CHANNEL_REFUSALS`] answers wait at a time).
 #[derive(Debug, Default)]
 pub struct ErroringMessageHandler {
     pending: crate::sync::Mutex<Vec<MessageSendEvent>>,
@@ -231,10 +238,15 @@ impl ErroringMessageHandler {
         Self::default()
     }
 
-    /// Queues the `error` answering a channel message about `channel_id`.
+    /// Queues the `error` answering a channel message about `channel_id`,
+    /// unless [`MAX_PENDING_CHANNEL_REFUSALS`] answers are already waiting.
     pub fn refuse_channel_message(&self, their_node_id: PublicKey, channel_id: crate::ln::types::ChannelId) {
+        let mut pending = self.pending.lock();
+        if pending.len() >= MAX_PENDING_CHANNEL_REFUSALS {
+            return;
+        }
         let msg = ErrorMessage::new(channel_id, "This node does not support channels");
-        self.pending.lock().push(MessageSendEvent::HandleError {
+        pending.push(MessageSendEvent::HandleError {
             node_id: their_node_id,
             action: crate::ln::msgs::ErrorAction::SendErrorMessage { msg },
         });
@@ -375,5 +387,21 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(handler.get_and_clear_pending_msg_events().is_empty());
+    }
+
+    #[test]
+    fn erroring_handler_queue_is_capped() {
+        let handler = ErroringMessageHandler::new();
+        let secp = bitcoin::secp256k1::Secp256k1::new();
+        let key = bitcoin::secp256k1::SecretKey::from_slice(&[3; 32]).unwrap();
+        let peer = PublicKey::from_secret_key(&secp, &key);
+        let fee = msgs::UpdateFee { channel_id: ChannelId([5; 32]), feerate_per_kw: 253 };
+        for _ in 0..MAX_PENDING_CHANNEL_REFUSALS + 500 {
+            handler.handle_update_fee(peer, &fee);
+        }
+        assert_eq!(handler.get_and_clear_pending_msg_events().len(), MAX_PENDING_CHANNEL_REFUSALS);
+        // Draining makes room again.
+        handler.handle_update_fee(peer, &fee);
+        assert_eq!(handler.get_and_clear_pending_msg_events().len(), 1);
     }
 }

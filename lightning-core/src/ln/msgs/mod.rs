@@ -25,7 +25,7 @@ pub use gossip::{
 };
 pub use handlers::{
     BaseMessageHandler, ChannelMessageHandler, CustomMessageHandler, ErroringMessageHandler,
-    IgnoringMessageHandler, RoutingMessageHandler,
+    IgnoringMessageHandler, RoutingMessageHandler, MAX_PENDING_CHANNEL_REFUSALS,
 };
 pub use setup::{ErrorMessage, Init, InitTlvs, Ping, Pong, WarningMessage};
 

@@ -193,7 +193,21 @@ pub struct BlindedHop {
     pub encrypted_recipient_data: Vec<u8>,
 }
 
+/// Most hops a [`BlindedPath`] read from untrusted data may have: every hop
+/// takes a hop payload in the payment onion, which carries at most
+/// [`MAX_HOPS`](super::packet::MAX_HOPS).
+pub const MAX_BLINDED_PATH_HOPS: usize = super::packet::MAX_HOPS;
+/// Most bytes of `encrypted_recipient_data`, summed over all hops, a
+/// [`BlindedPath`] read from untrusted data may carry: all of it must fit in
+/// the payment onion's [`HOP_PAYLOADS_LEN`](super::packet::HOP_PAYLOADS_LEN)
+/// bytes of hop payloads, so a longer path could never be paid through.
+pub const MAX_BLINDED_PATH_DATA_LEN: usize = super::packet::HOP_PAYLOADS_LEN;
+
 /// A blinded path (`blinded_path`), as a recipient hands it to a sender.
+///
+/// Reading one fails with [`DecodeError::InvalidValue`] beyond
+/// [`MAX_BLINDED_PATH_HOPS`] hops or [`MAX_BLINDED_PATH_DATA_LEN`] bytes of
+/// encrypted data in total, so untrusted input cannot make us hold more.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlindedPath {
     /// Where the path starts (not blinded).
@@ -225,11 +239,21 @@ impl Readable for BlindedPath {
     fn read<R: Read>(r: &mut R) -> Result<Self, DecodeError> {
         let introduction_node = IntroductionNode::read(r)?;
         let first_path_key = PublicKey::read(r)?;
-        let num_hops = u8::read(r)?;
-        let mut hops = Vec::with_capacity(num_hops as usize);
+        let num_hops = u8::read(r)? as usize;
+        if num_hops > MAX_BLINDED_PATH_HOPS {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut hops = Vec::with_capacity(num_hops);
+        let mut total_data_len = 0usize;
         for _ in 0..num_hops {
             let blinded_node_id = PublicKey::read(r)?;
-            let encrypted_recipient_data = crate::util::ser::read_u16_len_bytes(r)?;
+            // Check the length before reading (and allocating) the data.
+            let len = u16::read(r)? as usize;
+            total_data_len = total_data_len.saturating_add(len);
+            if total_data_len > MAX_BLINDED_PATH_DATA_LEN {
+                return Err(DecodeError::InvalidValue);
+            }
+            let encrypted_recipient_data = crate::util::ser::read_bytes(r, len)?;
             hops.push(BlindedHop { blinded_node_id, encrypted_recipient_data });
         }
         Ok(BlindedPath { introduction_node, first_path_key, hops })
@@ -416,6 +440,38 @@ pub fn aggregate_payinfo(
 mod tests {
     use super::*;
     use crate::util::ser::decode_exact;
+
+    fn path(hops: usize, data_len: usize) -> BlindedPath {
+        let secp = bitcoin::secp256k1::Secp256k1::new();
+        let key = bitcoin::secp256k1::SecretKey::from_slice(&[7; 32]).unwrap();
+        let point = PublicKey::from_secret_key(&secp, &key);
+        BlindedPath {
+            introduction_node: IntroductionNode::NodeId(point),
+            first_path_key: point,
+            hops: (0..hops)
+                .map(|_| BlindedHop { blinded_node_id: point, encrypted_recipient_data: vec![1; data_len] })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn blinded_path_read_is_bounded() {
+        // At the limits: read back equal.
+        let at_hops = path(MAX_BLINDED_PATH_HOPS, MAX_BLINDED_PATH_DATA_LEN / MAX_BLINDED_PATH_HOPS);
+        assert_eq!(decode_exact::<BlindedPath>(&at_hops.encode()), Ok(at_hops));
+        let at_len = path(2, MAX_BLINDED_PATH_DATA_LEN / 2);
+        assert_eq!(decode_exact::<BlindedPath>(&at_len.encode()), Ok(at_len));
+        // One hop or one byte more: refused, though the encoding carries it.
+        let many = path(MAX_BLINDED_PATH_HOPS + 1, 1);
+        assert_eq!(decode_exact::<BlindedPath>(&many.encode()), Err(DecodeError::InvalidValue));
+        let long = path(2, MAX_BLINDED_PATH_DATA_LEN / 2 + 1);
+        assert_eq!(decode_exact::<BlindedPath>(&long.encode()), Err(DecodeError::InvalidValue));
+        // 255 hops of 65535 bytes are refused without reading them all.
+        let mut huge = path(1, 0).encode();
+        let count_at = huge.len() - 33 - 2 - 1;
+        huge[count_at] = 255;
+        assert_eq!(decode_exact::<BlindedPath>(&huge), Err(DecodeError::InvalidValue));
+    }
 
     #[test]
     fn relay_amount_inverts_the_fee() {

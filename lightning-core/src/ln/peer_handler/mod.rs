@@ -172,6 +172,16 @@ pub enum PeerEvent {
         /// Why.
         reason: DisconnectReason,
     },
+    /// A connection whose node id was known (outbound from the start, inbound
+    /// after act three) ended before the `init` exchange completed: for
+    /// example the transport failed, the networks or features did not match,
+    /// or the peer closed the socket after our `init`.
+    ConnectionFailed {
+        /// The peer we were connecting to (or that connected to us).
+        counterparty_node_id: PublicKey,
+        /// Why.
+        reason: DisconnectReason,
+    },
 }
 
 /// Peer events kept for a caller that does not drain them; older ones are
@@ -301,6 +311,12 @@ where
             Ok(pause) => Ok(pause),
             Err(reason) => {
                 log_debug!(self.logger, "Disconnecting peer: {}", reason);
+                if matches!(
+                    reason,
+                    DisconnectReason::NoCommonNetwork | DisconnectReason::IncompatibleFeatures(_)
+                ) {
+                    self.send_farewell_error(descriptor, &reason);
+                }
                 self.forget_peer(descriptor, false, reason.clone());
                 Err(reason.into())
             }
@@ -350,6 +366,18 @@ where
         let pause = peer.should_pause_read() || self.handlers.route_handler.processing_queue_high();
         peer.read_paused = pause;
         Ok(pause)
+    }
+
+    /// Tells a peer whose `init` we refuse why, in an `error` for all
+    /// channels (after our own `init`, already queued), so that its operator
+    /// sees the reason. Best effort: whatever the socket takes now.
+    fn send_farewell_error(&self, descriptor: &mut D, reason: &DisconnectReason) {
+        let peers = self.peers.read();
+        let Some(peer) = peers.get(descriptor) else { return };
+        let mut peer = peer.lock();
+        let msg = msgs::ErrorMessage::new(ChannelId::ALL_CHANNELS, &reason.to_string());
+        self.enqueue(&mut peer, &msg);
+        self.flush(descriptor, &mut peer);
     }
 
     fn process_act(&self, descriptor: &D, peer: &mut Peer, act: &[u8]) -> Result<(), DisconnectReason> {
@@ -432,10 +460,22 @@ where
             Ok(m) => m,
             Err(DecodeError::InvalidValue) if peer.is_connected() => {
                 // A well-framed message with a bad field: warn and carry on,
-                // as the connection itself is sound.
-                let msg =
-                    msgs::WarningMessage::new(ChannelId::ALL_CHANNELS, "Undecodable message (invalid value)");
-                self.enqueue(peer, &msg);
+                // as the connection itself is sound. Like pongs, warnings are
+                // not queued beyond the hard byte limit, so a flood of bad
+                // messages cannot grow our queue for a peer that does not read.
+                if peer.outbound_bytes < OUTBOUND_BUFFER_HARD_LIMIT_BYTES {
+                    let msg = msgs::WarningMessage::new(
+                        ChannelId::ALL_CHANNELS,
+                        "Undecodable message (invalid value)",
+                    );
+                    self.enqueue(peer, &msg);
+                } else {
+                    log_debug!(
+                        self.logger,
+                        peer = Some(their_node_id),
+                        "Outbound queue full, warning dropped"
+                    );
+                }
                 return Ok(Next::Continue);
             }
             Err(e) => return Err(DisconnectReason::Decode(e)),
@@ -443,8 +483,20 @@ where
         log_trace!(self.logger, peer = Some(their_node_id), "Received message of type {}", message.type_id());
 
         if !peer.is_connected() {
-            let Message::Init(init) = message else {
-                return Err(DisconnectReason::BadInit);
+            let init = match message {
+                Message::Init(init) => init,
+                // A peer refusing our `init` often says why in an `error`
+                // before closing: report that rather than a missing `init`.
+                Message::Error(msg) => {
+                    crate::log_at!(
+                        self.logger,
+                        Level::Info,
+                        "Peer sent error before init: {}",
+                        msg.printable_data()
+                    );
+                    return Err(DisconnectReason::PeerSentError);
+                }
+                _ => return Err(DisconnectReason::BadInit),
             };
             return self.handle_init(peer, their_node_id, init).map(|_| Next::Continue);
         }
@@ -734,7 +786,12 @@ where
                 let Some(gossip) = peer.gossip_broadcast.pop_front() else { break };
                 self.enqueue_encoded(peer, &gossip);
             }
-            let resume_read = peer.read_paused && !peer.should_pause_read();
+            // Resume only once both our queue to this peer and the routing
+            // handler's backlog allow it; `process_events` and the timer call
+            // this again, so reading resumes once the backlog clears.
+            let resume_read = peer.read_paused
+                && !peer.should_pause_read()
+                && !self.handlers.route_handler.processing_queue_high();
             let Some(first) = peer.outbound.front() else {
                 if resume_read {
                     // Nothing to write, but reading may resume.
@@ -744,7 +801,9 @@ where
                 break;
             };
             let data = &first[peer.outbound_first_offset..];
-            let sent = descriptor.send_data(data, resume_read);
+            // A descriptor that claims more than it was given must not make
+            // us index past the buffer.
+            let sent = descriptor.send_data(data, resume_read).min(data.len());
             if resume_read {
                 peer.read_paused = false;
             }
@@ -795,6 +854,8 @@ where
                 self.handlers.route_handler.peer_disconnected(node_id);
                 self.handlers.custom_message_handler.peer_disconnected(node_id);
                 self.push_peer_event(PeerEvent::Disconnected { counterparty_node_id: node_id, reason });
+            } else {
+                self.push_peer_event(PeerEvent::ConnectionFailed { counterparty_node_id: node_id, reason });
             }
         }
         if close_socket {

@@ -20,6 +20,8 @@ struct TestSocket {
     capacity: Arc<AtomicUsize>,
     disconnected: Arc<AtomicBool>,
     resume_read_calls: Arc<AtomicUsize>,
+    /// Extra bytes `send_data` claims to have taken (a buggy I/O layer).
+    over_report: Arc<AtomicUsize>,
 }
 
 impl TestSocket {
@@ -30,6 +32,7 @@ impl TestSocket {
             capacity: Arc::new(AtomicUsize::new(usize::MAX)),
             disconnected: Arc::new(AtomicBool::new(false)),
             resume_read_calls: Arc::new(AtomicUsize::new(0)),
+            over_report: Arc::new(AtomicUsize::new(0)),
         }
     }
     fn take_sent(&self) -> Vec<u8> {
@@ -57,7 +60,7 @@ impl SocketDescriptor for TestSocket {
         let n = data.len().min(self.capacity.load(Ordering::SeqCst));
         self.capacity.fetch_sub(n.min(self.capacity.load(Ordering::SeqCst)), Ordering::SeqCst);
         self.sent.lock().extend_from_slice(&data[..n]);
-        n
+        n + self.over_report.load(Ordering::SeqCst)
     }
     fn disconnect_socket(&mut self) {
         self.disconnected.store(true, Ordering::SeqCst);
@@ -120,10 +123,55 @@ impl ChannelMessageHandler for TestChanHandler {
     }
 }
 
+/// A routing handler that ignores gossip and whose backlog the test sets.
+#[derive(Default)]
+struct TestRouteHandler {
+    queue_high: AtomicBool,
+}
+
+impl MessageSendEventsProvider for TestRouteHandler {
+    fn get_and_clear_pending_msg_events(&self) -> Vec<MessageSendEvent> {
+        Vec::new()
+    }
+}
+
+impl BaseMessageHandler for TestRouteHandler {
+    fn peer_connected(&self, _: PublicKey, _: &Init, _: bool) -> Result<(), ()> {
+        Ok(())
+    }
+    fn peer_disconnected(&self, _: PublicKey) {}
+    fn provided_node_features(&self) -> NodeFeatures {
+        NodeFeatures::empty()
+    }
+    fn provided_init_features(&self, _: PublicKey) -> InitFeatures {
+        InitFeatures::empty()
+    }
+}
+
+impl RoutingMessageHandler for TestRouteHandler {
+    fn handle_gossip_message(&self, _: PublicKey, _: GossipMessage) -> Result<(), LightningError> {
+        Ok(())
+    }
+    fn get_next_channel_announcement(
+        &self, _: u64,
+    ) -> Option<(msgs::ChannelAnnouncement, Option<msgs::ChannelUpdate>, Option<msgs::ChannelUpdate>)> {
+        None
+    }
+    fn get_next_node_announcement(&self, _: Option<&PublicKey>) -> Option<msgs::NodeAnnouncement> {
+        None
+    }
+    fn should_forward_to(&self, _: &PublicKey, _: &GossipMessage) -> bool {
+        false
+    }
+    fn processing_queue_high(&self) -> bool {
+        self.queue_high.load(Ordering::SeqCst)
+    }
+}
+
 type TestPeerManager = PeerManager<
     TestSocket,
     Arc<TestChanHandler>,
-    IgnoringMessageHandler,
+    Arc<TestRouteHandler>,
     IgnoringMessageHandler,
     KeysManager,
     NullLogger,
@@ -141,7 +189,7 @@ fn node(seed: u8, chan: Arc<TestChanHandler>) -> TestPeerManager {
     *chan.features.lock() = default_features();
     let handlers = MessageHandler {
         chan_handler: chan,
-        route_handler: IgnoringMessageHandler,
+        route_handler: Arc::new(TestRouteHandler::default()),
         custom_message_handler: IgnoringMessageHandler,
     };
     PeerManager::new(handlers, ChainHash::REGTEST, KeysManager::new(&[seed; 32], 0, 0), NullLogger).unwrap()
@@ -296,10 +344,80 @@ fn unknown_required_feature_disconnects() {
 
 #[test]
 fn no_common_network_disconnects() {
-    let chan_b = TestChanHandler { chains: Some(vec![ChainHash::BITCOIN]), ..Default::default() };
-    let (p, ok) = connect(TestChanHandler::default(), chan_b);
-    assert!(!ok);
-    assert!(p.a.list_peers().is_empty() || p.b.list_peers().is_empty());
+    let chan_a = Arc::new(TestChanHandler::default());
+    let chan_b = Arc::new(TestChanHandler { chains: Some(vec![ChainHash::BITCOIN]), ..Default::default() });
+    let a = node(1, chan_a.clone());
+    let b = node(2, chan_b.clone());
+    let mut sa = TestSocket::new(1);
+    let mut sb = TestSocket::new(2);
+    let act_one = a.new_outbound_connection(b.our_node_id(), sa.clone(), None).unwrap();
+    b.new_inbound_connection(sb.clone(), None).unwrap();
+    b.read_event(&mut sb, &act_one).unwrap();
+    a.read_event(&mut sa, &sb.take_sent()).unwrap();
+    // Act three and A's regtest init reach B, which is on bitcoin only.
+    let err = b.read_event(&mut sb, &sa.take_sent()).unwrap_err();
+    assert_eq!(err.reason, DisconnectReason::NoCommonNetwork);
+    assert_eq!(
+        b.get_and_clear_peer_events(),
+        vec![PeerEvent::ConnectionFailed {
+            counterparty_node_id: a.our_node_id(),
+            reason: DisconnectReason::NoCommonNetwork
+        }]
+    );
+    // B still sent its init and an error saying why; A refuses B's init for
+    // the same reason and reports it.
+    let err = a.read_event(&mut sa, &sb.take_sent()).unwrap_err();
+    assert_eq!(err.reason, DisconnectReason::NoCommonNetwork);
+    assert_eq!(
+        a.get_and_clear_peer_events(),
+        vec![PeerEvent::ConnectionFailed {
+            counterparty_node_id: b.our_node_id(),
+            reason: DisconnectReason::NoCommonNetwork
+        }]
+    );
+    assert!(a.list_peers().is_empty() && b.list_peers().is_empty());
+    assert!(chan_a.connected.lock().is_empty() && chan_b.connected.lock().is_empty());
+    assert!(chan_a.disconnected.lock().is_empty(), "handlers never saw the peer");
+}
+
+#[test]
+fn error_before_init_is_reported_as_peer_error() {
+    let pm = node(2, Arc::new(TestChanHandler::default()));
+    let mut socket = TestSocket::new(7);
+    let mut raw = RawPeer::connect(&pm, &mut socket);
+    pm.get_and_clear_peer_events();
+    let err =
+        raw.send(&pm, &mut socket, &ErrorMessage::new(ChannelId::ALL_CHANNELS, "wrong network")).unwrap_err();
+    assert_eq!(err.reason, DisconnectReason::PeerSentError);
+    let raw_id = raw.keys.get_node_id(Recipient::Node).unwrap();
+    assert_eq!(
+        pm.get_and_clear_peer_events(),
+        vec![PeerEvent::ConnectionFailed {
+            counterparty_node_id: raw_id,
+            reason: DisconnectReason::PeerSentError
+        }]
+    );
+}
+
+#[test]
+fn outbound_connection_closed_before_init_reports_connection_failed() {
+    let a = node(1, Arc::new(TestChanHandler::default()));
+    let b = node(2, Arc::new(TestChanHandler::default()));
+    let sa = TestSocket::new(1);
+    a.new_outbound_connection(b.our_node_id(), sa.clone(), None).unwrap();
+    a.socket_disconnected(&sa);
+    assert_eq!(
+        a.get_and_clear_peer_events(),
+        vec![PeerEvent::ConnectionFailed {
+            counterparty_node_id: b.our_node_id(),
+            reason: DisconnectReason::SocketClosed
+        }]
+    );
+    // An inbound connection whose node id is still unknown reports nothing.
+    let sb = TestSocket::new(2);
+    b.new_inbound_connection(sb.clone(), None).unwrap();
+    b.socket_disconnected(&sb);
+    assert!(b.get_and_clear_peer_events().is_empty());
 }
 
 /// The other end of a connection, driven by hand so tests can send anything.
@@ -450,6 +568,69 @@ fn full_socket_pauses_reading_then_resumes() {
     assert!(socket.resume_read_calls.load(Ordering::SeqCst) >= 1);
     let pongs = raw.receive(&socket.take_sent());
     assert_eq!(pongs.len(), OUTBOUND_BUFFER_LIMIT_READ_PAUSE + 2);
+}
+
+#[test]
+fn routing_backlog_keeps_reading_paused_until_it_clears() {
+    let pm = node(2, Arc::new(TestChanHandler::default()));
+    let mut socket = TestSocket::new(7);
+    let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
+    let route_handler = pm.handlers().route_handler.clone();
+    route_handler.queue_high.store(true, Ordering::SeqCst);
+    assert!(raw.send(&pm, &mut socket, &Ping { num_pong_bytes: 10, byteslen: 0 }).unwrap());
+    let resumes_before = socket.resume_read_calls.load(Ordering::SeqCst);
+    // Writes and event processing while the backlog lasts must not resume.
+    pm.write_buffer_space_avail(&mut socket).unwrap();
+    pm.process_events();
+    pm.timer_tick_occurred();
+    assert_eq!(socket.resume_read_calls.load(Ordering::SeqCst), resumes_before);
+    // The backlog clears: the next process_events resumes reading.
+    route_handler.queue_high.store(false, Ordering::SeqCst);
+    pm.process_events();
+    assert_eq!(socket.resume_read_calls.load(Ordering::SeqCst), resumes_before + 1);
+    assert!(!raw.send(&pm, &mut socket, &Ping { num_pong_bytes: 10, byteslen: 0 }).unwrap());
+}
+
+#[test]
+fn descriptor_claiming_more_than_offered_does_not_panic() {
+    let pm = node(2, Arc::new(TestChanHandler::default()));
+    let mut socket = TestSocket::new(7);
+    let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
+    socket.over_report.store(1000, Ordering::SeqCst);
+    for _ in 0..3 {
+        raw.send(&pm, &mut socket, &Ping { num_pong_bytes: 10, byteslen: 0 }).unwrap();
+    }
+    socket.over_report.store(0, Ordering::SeqCst);
+    let pongs = raw.receive(&socket.take_sent());
+    assert_eq!(pongs, vec![Message::Pong(Pong { byteslen: 10 }); 3]);
+    assert_eq!(pm.peers.read().values().map(|p| p.lock().outbound_bytes).sum::<usize>(), 0);
+}
+
+#[test]
+fn warnings_for_undecodable_messages_respect_the_byte_limit() {
+    let pm = node(2, Arc::new(TestChanHandler::default()));
+    let mut socket = TestSocket::new(7);
+    let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
+    socket.capacity.store(0, Ordering::SeqCst);
+    // channel_reestablish whose keys are all zero: well framed, invalid value.
+    let mut bad = vec![0x00, 0x88];
+    bad.extend_from_slice(&[0u8; 113]);
+    let mut burst = Vec::new();
+    for _ in 0..600 {
+        burst.extend(raw.encrypt(&bad));
+    }
+    // Repeat so the queue would pass the limit several times over.
+    for _ in 0..40 {
+        pm.read_event(&mut socket, &burst).unwrap();
+        burst.clear();
+        for _ in 0..600 {
+            burst.extend(raw.encrypt(&bad));
+        }
+    }
+    let queued: usize = pm.peers.read().values().map(|p| p.lock().outbound_bytes).sum();
+    assert!(queued > 0, "warnings were queued");
+    assert!(queued <= OUTBOUND_BUFFER_HARD_LIMIT_BYTES + 200, "{queued} bytes queued");
+    assert_eq!(pm.list_peers().len(), 1, "bad values warn, not disconnect");
 }
 
 #[test]
