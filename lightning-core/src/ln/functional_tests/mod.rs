@@ -7,3 +7,4 @@ mod monitor_pause;
 mod reestablish;
 mod timeouts;
 mod violations;
+mod violations2;
