@@ -1008,3 +1008,37 @@ fn funding_confirmed_through_the_confirm_interface() {
     }
     net.send_and_claim(0, 1, 1_000_000);
 }
+
+#[test]
+fn funding_signed_before_funding_created_closes() {
+    let net = Network::new(2);
+    net.connect(0, 1);
+    let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
+    net.process_all();
+    assert!(net.nodes[0].events().iter().any(|e| matches!(e, Event::FundingGenerationReady { .. })));
+    let msg = msgs::FundingSigned { channel_id: temp, signature: dummy_ready().pipe_sig() };
+    net.nodes[0].node.handle_funding_signed(net.nodes[1].node_id, &msg);
+    assert_error_sent(&net, 0, "funding_signed before funding_created");
+    assert!(net.nodes[0].node.list_channels().is_empty());
+}
+
+#[test]
+fn closing_signed_leaving_no_output_closes() {
+    // Node 1 has nothing; the funder offers its whole balance as fee.
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    net.nodes[0].node.close_channel(&chan, &net.nodes[1].node_id).unwrap();
+    for i in 0..2 {
+        for ev in net.nodes[i].msgs() {
+            net.deliver(i, ev);
+        }
+    }
+    let mut msgs_0 = net.nodes[0].msgs();
+    let Some(MessageSendEvent::SendClosingSigned { mut msg, .. }) = msgs_0.pop() else {
+        panic!("{msgs_0:?}")
+    };
+    msg.fee_satoshis = 1_000_000;
+    net.nodes[1].node.handle_closing_signed(net.nodes[0].node_id, &msg);
+    assert_closed(&net, 1, chan, "closing transaction would have no output");
+}
