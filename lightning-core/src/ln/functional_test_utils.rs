@@ -235,7 +235,8 @@ pub struct Network {
 /// The feerate test nodes start with.
 pub const TEST_FEERATE: u32 = 253;
 
-fn header_after(prev: &Header, height: u32) -> Header {
+/// A regtest header at `height` building on `prev` (how `Network` mines).
+pub fn header_after(prev: &Header, height: u32) -> Header {
     Header {
         version: BlockVersion::TWO,
         prev_blockhash: prev.block_hash(),

@@ -72,9 +72,6 @@ pub struct ChannelHandshakeLimits {
     pub their_to_self_delay: u16,
     /// The largest dust limit we accept from the counterparty.
     pub max_dust_limit_satoshis: u64,
-    /// Whether we accept to trust the counterparty's `minimum_depth` when it
-    /// asks for fewer confirmations than we do.
-    pub trust_own_funding_0conf: bool,
 }
 
 impl Default for ChannelHandshakeLimits {
@@ -89,7 +86,6 @@ impl Default for ChannelHandshakeLimits {
             max_minimum_depth: 144,
             their_to_self_delay: 2016,
             max_dust_limit_satoshis: 20_000,
-            trust_own_funding_0conf: true,
         }
     }
 }

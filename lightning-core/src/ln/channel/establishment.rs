@@ -116,10 +116,16 @@ fn check_counterparty_params(
         return close(format!("dust_limit_satoshis {} is below 354", theirs.dust_limit_satoshis));
     }
     if theirs.dust_limit_satoshis > limits.max_dust_limit_satoshis {
-        return close(format!("dust_limit_satoshis {} exceeds our limit", theirs.dust_limit_satoshis));
+        return close(format!(
+            "dust_limit_satoshis {} exceeds our max_dust_limit_satoshis",
+            theirs.dust_limit_satoshis
+        ));
     }
     if theirs.htlc_minimum_msat > limits.max_htlc_minimum_msat {
-        return close(format!("htlc_minimum_msat {} exceeds our limit", theirs.htlc_minimum_msat));
+        return close(format!(
+            "htlc_minimum_msat {} exceeds our max_htlc_minimum_msat",
+            theirs.htlc_minimum_msat
+        ));
     }
     if theirs.htlc_minimum_msat >= channel_value_satoshis.saturating_mul(1000) {
         return close("htlc_minimum_msat is not below the channel value");
@@ -129,7 +135,7 @@ fn check_counterparty_params(
     }
     if theirs.channel_reserve_satoshis > limits.max_channel_reserve_satoshis {
         return close(format!(
-            "channel_reserve_satoshis {} exceeds our limit",
+            "channel_reserve_satoshis {} exceeds our max_channel_reserve_satoshis",
             theirs.channel_reserve_satoshis
         ));
     }

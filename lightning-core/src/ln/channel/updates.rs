@@ -173,9 +173,9 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
             blinding_point: msg.blinding_point,
         };
         let update = Update::Add(add);
-        let next = self
-            .next_local_contents(Some(&update))
-            .map_err(|_| ChannelError::Close("update_add_htlc the counterparty cannot afford".into()))?;
+        let next = self.next_local_contents(Some(&update)).map_err(|_| {
+            ChannelError::Close("update_add_htlc amount exceeds the counterparty's balance".into())
+        })?;
         let (_, incoming_count) = next.htlc_counts();
         if incoming_count > usize::from(ours.max_accepted_htlcs) {
             return close(format!(

@@ -421,8 +421,11 @@ where
                             let channel_id = chan.channel_id();
                             let mut mc = Box::new(ManagedChannel { chan, gate: MonitorGate::default() });
                             if peer.channels.contains_key(&channel_id) {
+                                // Refuse the new channel only: the error names
+                                // its temporary id, so the live channel with
+                                // that id is left alone.
                                 error = Some((
-                                    channel_id,
+                                    msg.temporary_channel_id,
                                     ChannelError::Close("channel id already in use".into()),
                                 ));
                             } else if let Err(e) = self.watch_new_channel(&mut mc, steps) {

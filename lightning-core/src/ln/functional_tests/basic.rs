@@ -178,9 +178,22 @@ fn many_htlcs_in_flight_up_to_the_limit() {
         net.nodes[1].events().into_iter().filter(|e| matches!(e, Event::PaymentClaimable { .. })).count();
     assert_eq!(claimable, 30);
     assert_eq!(net.nodes[0].node.list_channels()[0].pending_htlcs, 30);
-    // Force-closing now broadcasts a commitment with every untrimmed HTLC,
-    // valid under the script interpreter.
-    let _ = chan;
+    // Our latest holder commitment (what a force-close broadcasts now)
+    // carries every untrimmed HTLC and is valid under the script
+    // interpreter; the six 100-sat HTLCs are trimmed.
+    let commitment = net.nodes[0]
+        .node
+        .with_funded_channel(&net.nodes[1].node_id, &chan, |c| c.get_signed_holder_commitment_tx())
+        .expect("funded channel")
+        .expect("signed commitment");
+    verify_spends_funding(&commitment, &funding_tx);
+    let htlc_outputs = commitment
+        .output
+        .iter()
+        .filter(|o| (1000..1030).contains(&o.value.to_sat()) && o.script_pubkey.is_p2wsh())
+        .count();
+    assert_eq!(htlc_outputs, 24);
+    assert!(commitment.output.iter().all(|o| o.value.to_sat() != 100));
     for p in &preimages {
         net.nodes[1].node.claim_funds(*p);
     }
@@ -188,7 +201,6 @@ fn many_htlcs_in_flight_up_to_the_limit() {
     let sent = net.nodes[0].events().into_iter().filter(|e| matches!(e, Event::PaymentSent { .. })).count();
     assert_eq!(sent, 30);
     assert_eq!(net.nodes[0].node.list_channels()[0].pending_htlcs, 0);
-    let _ = funding_tx;
 }
 
 #[test]

@@ -8,3 +8,4 @@ mod monitor_pause;
 mod reestablish;
 mod timeouts;
 mod violations;
+mod violations2;

@@ -11,7 +11,7 @@ use crate::util::config::UserConfig;
 use bitcoin::ScriptBuf;
 
 /// Node `node` answered with an `error` whose text contains `why`.
-fn assert_error_sent(net: &Network, node: usize, why: &str) {
+pub(super) fn assert_error_sent(net: &Network, node: usize, why: &str) {
     let msgs = net.nodes[node].msgs();
     let found = msgs.iter().any(|m| match m {
         MessageSendEvent::HandleError { action: ErrorAction::SendErrorMessage { msg }, .. } => {
@@ -24,7 +24,7 @@ fn assert_error_sent(net: &Network, node: usize, why: &str) {
 
 /// Node `node` closed `chan` for a reason containing `why`, and told the
 /// peer.
-fn assert_closed(net: &Network, node: usize, chan: ChannelId, why: &str) {
+pub(super) fn assert_closed(net: &Network, node: usize, chan: ChannelId, why: &str) {
     let events = net.nodes[node].events();
     let closed = events.iter().any(|e| match e {
         Event::ChannelClosed { channel_id, reason: ClosureReason::ProcessingError { err }, .. } => {
@@ -40,7 +40,7 @@ fn assert_closed(net: &Network, node: usize, chan: ChannelId, why: &str) {
 /// A change made to a message before delivering it.
 type Mutation<M> = Box<dyn Fn(&mut M)>;
 
-fn open_channel_msg(net: &Network) -> msgs::OpenChannel {
+pub(super) fn open_channel_msg(net: &Network) -> msgs::OpenChannel {
     net.nodes[0].node.create_channel(net.nodes[1].node_id, 500_000, 0, 1, None).unwrap();
     match net.nodes[0].msgs().pop() {
         Some(MessageSendEvent::SendOpenChannel { msg, .. }) => msg,
@@ -67,7 +67,7 @@ fn open_channel_violations_are_refused() {
             Box::new(|m| m.dust_limit_satoshis = m.channel_reserve_satoshis + 1),
         ),
         (
-            "exceeds our limit",
+            "dust_limit_satoshis 30000 exceeds our max_dust_limit_satoshis",
             Box::new(|m| {
                 m.dust_limit_satoshis = 30_000;
                 m.channel_reserve_satoshis = 40_000;
@@ -204,7 +204,6 @@ fn bad_funding_signatures_are_refused() {
     let Some(MessageSendEvent::SendFundingCreated { mut msg, .. }) = net.nodes[0].msgs().pop() else {
         panic!()
     };
-    let good = msg.clone();
     msg.signature = msgs::ChannelReady { ..dummy_ready() }.pipe_sig();
     net.nodes[1].node.handle_funding_created(net.nodes[0].node_id, &msg);
     assert_error_sent(&net, 1, "invalid funding signature");
@@ -214,8 +213,7 @@ fn bad_funding_signatures_are_refused() {
         n.connect(0, 1);
         n
     };
-    let _ = good;
-    let mut net = net2;
+    let net = net2;
     let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
     net.process_all();
     let script = net.nodes[0]
@@ -239,10 +237,9 @@ fn bad_funding_signatures_are_refused() {
     let chan = ChannelId::v1_from_funding_outpoint(tx.compute_txid(), 0);
     assert_closed(&net, 0, chan, "invalid funding signature");
     assert!(net.nodes[0].broadcaster.take().is_empty(), "funding never broadcast");
-    let _ = &mut net;
 }
 
-fn dummy_ready() -> msgs::ChannelReady {
+pub(super) fn dummy_ready() -> msgs::ChannelReady {
     let secp = bitcoin::secp256k1::Secp256k1::new();
     let sk = bitcoin::secp256k1::SecretKey::from_slice(&[5; 32]).unwrap();
     msgs::ChannelReady {
@@ -252,7 +249,7 @@ fn dummy_ready() -> msgs::ChannelReady {
     }
 }
 
-trait PipeSig {
+pub(super) trait PipeSig {
     fn pipe_sig(&self) -> bitcoin::secp256k1::ecdsa::Signature;
 }
 impl PipeSig for msgs::ChannelReady {
@@ -265,7 +262,9 @@ impl PipeSig for msgs::ChannelReady {
 
 /// A channel 0 → 1 with 100k sat on node 1's side, and an `update_add_htlc`
 /// from node 0 (not delivered) to tamper with.
-fn channel_with_add(fundee: UserConfig) -> (Network, ChannelId, msgs::UpdateAddHTLC, msgs::CommitmentSigned) {
+pub(super) fn channel_with_add(
+    fundee: UserConfig,
+) -> (Network, ChannelId, msgs::UpdateAddHTLC, msgs::CommitmentSigned) {
     let mut net = Network::with_configs(vec![test_config(), fundee]);
     net.connect(0, 1);
     let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 100_000_000);
@@ -286,7 +285,16 @@ fn update_add_htlc_violations_close_the_channel() {
         ("below our htlc_minimum_msat", min_htlc, Box::new(|m| m.amount_msat = 4999)),
         ("500000000", test_config(), Box::new(|m| m.cltv_expiry = 500_000_000)),
         ("max_htlc_value_in_flight_msat", small_inflight, Box::new(|m| m.amount_msat = 10_000_001)),
-        ("cannot afford", test_config(), Box::new(|m| m.amount_msat = 895_000_000)),
+        (
+            "update_add_htlc the counterparty cannot afford with its reserve and fees",
+            test_config(),
+            Box::new(|m| m.amount_msat = 895_000_000),
+        ),
+        (
+            "update_add_htlc amount exceeds the counterparty's balance",
+            test_config(),
+            Box::new(|m| m.amount_msat = 900_000_001),
+        ),
     ];
     for (why, config, mutate) in cases {
         let (net, chan, mut add, _) = channel_with_add(config);
@@ -421,7 +429,7 @@ fn update_fee_violations_close_the_channel() {
         ("below the relay floor", true, 200, 253),
         ("far below our estimate", true, 300, 5000),
         ("far above our estimate", true, 253 * 11, 253),
-        ("cannot afford", true, 20_000_000, 10_000_000),
+        ("the funder cannot afford the feerate it proposed", true, 20_000_000, 10_000_000),
     ];
     for (why, from_funder, feerate, estimate) in cases {
         let mut net = Network::new(2);
@@ -452,7 +460,7 @@ fn shutdown_violations_close_the_channel() {
     assert_closed(&net, 1, chan, "not a standard script");
 
     // An HTLC offered after shutdown.
-    let (mut net, chan, add, _) = channel_with_add(test_config());
+    let (net, chan, add, _) = channel_with_add(test_config());
     let script = bitcoin::ScriptBuf::new_p2wpkh(
         &<bitcoin::WPubkeyHash as bitcoin::hashes::Hash>::from_byte_array([3; 20]),
     );
@@ -462,7 +470,6 @@ fn shutdown_violations_close_the_channel() {
     let _ = net.nodes[1].msgs();
     net.nodes[1].node.handle_update_add_htlc(net.nodes[0].node_id, &add);
     assert_closed(&net, 1, chan, "after the counterparty's shutdown");
-    let _ = &mut net;
 }
 
 #[test]
@@ -495,22 +502,36 @@ fn closing_signed_violations_close_the_channel() {
     let Some(MessageSendEvent::SendClosingSigned { mut msg, .. }) = msgs_0.pop() else {
         panic!("{msgs_0:?}")
     };
-    let mut over = msg.clone();
     msg.signature = dummy_ready().pipe_sig();
     net.nodes[1].node.handle_closing_signed(net.nodes[0].node_id, &msg);
     assert_closed(&net, 1, chan, "closing_signed signature is invalid");
-    over.fee_satoshis = 2_000_000;
-    let _ = over;
+
+    // A fee larger than the funder's whole balance (checked before the
+    // signature, so a correctly signed one is not needed).
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    net.nodes[0].node.close_channel(&chan, &net.nodes[1].node_id).unwrap();
+    for i in 0..2 {
+        for ev in net.nodes[i].msgs() {
+            net.deliver(i, ev);
+        }
+    }
+    let mut msgs_0 = net.nodes[0].msgs();
+    let Some(MessageSendEvent::SendClosingSigned { mut msg, .. }) = msgs_0.pop() else {
+        panic!("{msgs_0:?}")
+    };
+    msg.fee_satoshis = 1_000_001;
+    net.nodes[1].node.handle_closing_signed(net.nodes[0].node_id, &msg);
+    assert_closed(&net, 1, chan, "closing_signed fee exceeds the funder's balance");
 }
 
 #[test]
 fn reestablish_with_a_wrong_secret_closes_and_data_loss_is_detected() {
     let mut net = Network::new(2);
     net.connect(0, 1);
-    let (chan, funding_tx) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
     net.send_and_claim(0, 1, 10_000_000);
-    // Node 0 saves its state now, then moves on.
-    let stale = net.nodes[0].node.encode();
     net.send_and_claim(0, 1, 10_000_000);
     net.send_and_claim(0, 1, 10_000_000);
 
@@ -534,10 +555,8 @@ fn reestablish_with_a_wrong_secret_closes_and_data_loss_is_detected() {
     net.connect(0, 1);
     let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
     net.send_and_claim(0, 1, 10_000_000);
-    let stale = {
-        let _ = stale;
-        net.nodes[0].node.encode()
-    };
+    // Node 0 saves its state now, then moves on.
+    let stale = net.nodes[0].node.encode();
     net.send_and_claim(0, 1, 10_000_000);
     net.send_and_claim(0, 1, 10_000_000);
     net.disconnect(0, 1);
@@ -576,10 +595,9 @@ fn reestablish_with_a_wrong_secret_closes_and_data_loss_is_detected() {
     );
     // Node 1 got the error and broadcast its own (current) commitment.
     assert_eq!(net.nodes[1].broadcaster.take().len(), 1);
-    let _ = funding_tx;
 }
 
-fn init_of(net: &Network, i: usize) -> msgs::Init {
+pub(super) fn init_of(net: &Network, i: usize) -> msgs::Init {
     msgs::Init { features: net.nodes[i].node.init_features(), networks: None, remote_network_address: None }
 }
 
