@@ -5,5 +5,6 @@ mod basic;
 mod dust;
 mod monitor_pause;
 mod reestablish;
+mod review_fixes;
 mod timeouts;
 mod violations;
