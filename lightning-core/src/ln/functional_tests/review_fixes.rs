@@ -61,15 +61,19 @@ fn unproven_next_commitment_number_closes_and_broadcasts() {
         events.iter().any(|e| matches!(e, Event::ChannelClosed { channel_id, reason: ClosureReason::ProcessingError { err }, .. } if *channel_id == chan && err.contains("without proof"))),
         "{events:?}"
     );
-    assert_eq!(last_monitor_steps(&net, 0), vec![ChannelMonitorUpdateStep::ChannelForceClosed {
-        should_broadcast: true
-    }]);
+    assert_eq!(
+        last_monitor_steps(&net, 0),
+        vec![ChannelMonitorUpdateStep::ChannelForceClosed { should_broadcast: true }]
+    );
     let txs = net.nodes[0].broadcaster.take();
     assert_eq!(txs.len(), 1, "our latest commitment is broadcast");
     verify_spends_funding(&txs[0], &funding_tx);
     let msgs = net.nodes[0].msgs();
     assert!(
-        msgs.iter().any(|m| matches!(m, MessageSendEvent::HandleError { action: ErrorAction::SendErrorMessage { .. }, .. })),
+        msgs.iter().any(|m| matches!(
+            m,
+            MessageSendEvent::HandleError { action: ErrorAction::SendErrorMessage { .. }, .. }
+        )),
         "{msgs:?}"
     );
 }
@@ -95,9 +99,10 @@ fn proven_data_loss_still_does_not_broadcast() {
         "{events:?}"
     );
     assert!(net.nodes[0].broadcaster.take().is_empty());
-    assert_eq!(last_monitor_steps(&net, 0), vec![ChannelMonitorUpdateStep::ChannelForceClosed {
-        should_broadcast: false
-    }]);
+    assert_eq!(
+        last_monitor_steps(&net, 0),
+        vec![ChannelMonitorUpdateStep::ChannelForceClosed { should_broadcast: false }]
+    );
 }
 
 /// Issue 2: the funder's `update_fee`s replace each other until a
@@ -207,7 +212,10 @@ fn closing_signature_on_the_senders_own_dust_variant_is_accepted() {
                             .node
                             .with_funded_channel(&node_1, &chan, |c| {
                                 let own = c
-                                    .closing_transaction_variant(msg.fee_satoshis, ClosingVariant::HolderLimit)
+                                    .closing_transaction_variant(
+                                        msg.fee_satoshis,
+                                        ClosingVariant::HolderLimit,
+                                    )
                                     .unwrap();
                                 let both = c
                                     .closing_transaction_variant(msg.fee_satoshis, ClosingVariant::BothLimits)
@@ -279,7 +287,10 @@ fn open_with_funding_held(net: &mut Network) -> (ChannelId, bitcoin::Transaction
         .expect("FundingGenerationReady");
     let funding_tx = funding_transaction(script, 500_000, net.height());
     set_status(net, 0, ChannelMonitorUpdateStatus::InProgress);
-    net.nodes[0].node.funding_transaction_generated(&temp_id, &net.nodes[1].node_id, funding_tx.clone()).unwrap();
+    net.nodes[0]
+        .node
+        .funding_transaction_generated(&temp_id, &net.nodes[1].node_id, funding_tx.clone())
+        .unwrap();
     net.process_all();
     let chan = ChannelId::v1_from_funding_outpoint(funding_tx.compute_txid(), 0);
     assert!(net.nodes[0].broadcaster.take().is_empty(), "funding held for the monitor write");
@@ -299,14 +310,19 @@ fn force_close_before_the_funding_was_broadcast_discards_it() {
     net.nodes[0].node.force_close_broadcasting_latest_txn(&chan, &net.nodes[1].node_id).unwrap();
     let events = net.nodes[0].events();
     assert!(
-        events.iter().any(|e| matches!(e, Event::DiscardFunding { channel_id, funding_txid, transaction: Some(tx) }
+        events
+            .iter()
+            .any(|e| matches!(e, Event::DiscardFunding { channel_id, funding_txid, transaction: Some(tx) }
             if *channel_id == chan && *funding_txid == funding_tx.compute_txid() && *tx == funding_tx)),
         "{events:?}"
     );
-    assert!(events.iter().any(|e| matches!(e, Event::ChannelClosed { channel_id, .. } if *channel_id == chan)));
-    assert_eq!(last_monitor_steps(&net, 0), vec![ChannelMonitorUpdateStep::ChannelForceClosed {
-        should_broadcast: false
-    }]);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::ChannelClosed { channel_id, .. } if *channel_id == chan)));
+    assert_eq!(
+        last_monitor_steps(&net, 0),
+        vec![ChannelMonitorUpdateStep::ChannelForceClosed { should_broadcast: false }]
+    );
     assert!(net.nodes[0].broadcaster.take().is_empty(), "no commitment of a funding that never existed");
     set_status(&net, 0, ChannelMonitorUpdateStatus::Completed);
     net.nodes[0].watch.complete_all(chan);
@@ -356,8 +372,10 @@ fn inbound_channel_request_can_be_rejected() {
     net.nodes[1].node.reject_inbound_channel(&temp_id, &node_0).unwrap();
     let msgs = net.nodes[1].msgs();
     assert_eq!(msgs.len(), 1, "{msgs:?}");
-    assert!(matches!(&msgs[0], MessageSendEvent::HandleError { node_id, action: ErrorAction::SendErrorMessage { msg } }
-        if *node_id == node_0 && msg.channel_id == temp_id && msg.printable_data().contains("rejected")));
+    assert!(
+        matches!(&msgs[0], MessageSendEvent::HandleError { node_id, action: ErrorAction::SendErrorMessage { msg } }
+        if *node_id == node_0 && msg.channel_id == temp_id && msg.printable_data().contains("rejected"))
+    );
     // The request is gone: neither accepting nor rejecting it again works.
     assert!(net.nodes[1].node.accept_inbound_channel(&temp_id, &node_0, 1).is_err());
     assert!(net.nodes[1].node.reject_inbound_channel(&temp_id, &node_0).is_err());
