@@ -1,8 +1,14 @@
 //! Mutual close (BOLT 2 "Channel Close"): `shutdown`, then once no HTLC is
 //! left, `closing_signed` fee negotiation with the `fee_range` TLV.
 //!
-//! Both sides build the closing transaction with the larger of the two dust
-//! limits, so they sign the same transaction whatever output is trimmed.
+//! BOLT 3 ("Legacy Closing Transaction") lets each signer remove the
+//! outputs below its own dust limit and eliminate its own output, so there
+//! are several variants of the transaction. We sign the one with outputs
+//! below the larger of the two dust limits removed: it is always either our
+//! own-limit variant or the peer's own-limit one, so a peer that follows
+//! the spec accepts it. We accept the peer's signature on any variant the
+//! spec allows it to sign (see [`ClosingVariant`]), and the transaction we
+//! broadcast is the one its signature is valid for, which we sign too.
 //! The funder proposes first, with a range from the relay floor to three
 //! times its estimate (capped at its balance); a proposal inside the
 //! receiver's range is accepted by echoing the fee, otherwise the receiver
@@ -28,6 +34,35 @@ use bitcoin::{ScriptBuf, Transaction};
 /// closing transaction: marker and flag (2), item count (1), the empty item
 /// (1), two signatures (2 × 74) and the 71-byte script with its length (72).
 const CLOSING_WITNESS_WEIGHT: u64 = 2 + 1 + 1 + 2 * 74 + 72;
+
+/// Which outputs a legacy closing transaction keeps. Our own output is only
+/// ever removed when it is below one side's dust limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClosingVariant {
+    /// Outputs below the larger of both dust limits removed: what we sign
+    /// when we propose a fee.
+    BothLimits,
+    /// Outputs below the counterparty's dust limit removed: the variant BOLT
+    /// 3 has it sign ("MUST remove any output below its own
+    /// `dust_limit_satoshis`").
+    CounterpartyLimit,
+    /// As [`Self::CounterpartyLimit`], with the counterparty's own output
+    /// eliminated too (BOLT 3: it "MAY eliminate its own output").
+    CounterpartyLimitWithoutItsOutput,
+    /// Outputs below our dust limit removed: our own variant, which a peer
+    /// that accepted our signature on it signs back.
+    HolderLimit,
+}
+
+impl ClosingVariant {
+    /// The variants a counterparty signature is checked against, in order.
+    pub const ACCEPTED: [ClosingVariant; 4] = [
+        ClosingVariant::BothLimits,
+        ClosingVariant::CounterpartyLimit,
+        ClosingVariant::CounterpartyLimitWithoutItsOutput,
+        ClosingVariant::HolderLimit,
+    ];
+}
 
 /// Where the mutual close stands.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -110,9 +145,17 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         Ok(Some(Shutdown { channel_id: self.channel_id, scriptpubkey: our_script }))
     }
 
-    /// Builds the closing transaction paying `fee_satoshis` out of the
-    /// funder's balance.
+    /// Builds the closing transaction we sign, paying `fee_satoshis` out of
+    /// the funder's balance.
     fn closing_transaction(&self, fee_satoshis: u64) -> Result<ClosingTransaction, ChannelError> {
+        self.closing_transaction_variant(fee_satoshis, ClosingVariant::BothLimits)
+    }
+
+    /// Builds one variant of the closing transaction paying `fee_satoshis`
+    /// out of the funder's balance.
+    pub fn closing_transaction_variant(
+        &self, fee_satoshis: u64, variant: ClosingVariant,
+    ) -> Result<ClosingTransaction, ChannelError> {
         let (Some(ours), Some(theirs)) =
             (&self.close_state.local_shutdown, &self.close_state.remote_shutdown)
         else {
@@ -125,7 +168,17 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         *funder = funder
             .checked_sub(fee_satoshis)
             .ok_or(ChannelError::Close(format!("closing fee {fee_satoshis} exceeds the funder's balance")))?;
-        let dust = self.holder_params.dust_limit_satoshis.max(self.counterparty_params.dust_limit_satoshis);
+        let holder_dust = self.holder_params.dust_limit_satoshis;
+        let counterparty_dust = self.counterparty_params.dust_limit_satoshis;
+        let dust = match variant {
+            ClosingVariant::BothLimits => holder_dust.max(counterparty_dust),
+            ClosingVariant::CounterpartyLimit => counterparty_dust,
+            ClosingVariant::CounterpartyLimitWithoutItsOutput => {
+                to_counterparty = 0;
+                counterparty_dust
+            }
+            ClosingVariant::HolderLimit => holder_dust,
+        };
         ClosingTransaction::new(
             to_holder,
             to_counterparty,
@@ -166,7 +219,13 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         &self, fee_satoshis: u64, fee_range: ClosingSignedFeeRange,
     ) -> Result<ClosingSigned, ChannelError> {
         let tx = self.closing_transaction(fee_satoshis)?;
-        let signature = self.signer.sign_closing_transaction(&tx).map_err(signer_error)?;
+        self.sign_closing_tx(&tx, fee_satoshis, fee_range)
+    }
+
+    fn sign_closing_tx(
+        &self, tx: &ClosingTransaction, fee_satoshis: u64, fee_range: ClosingSignedFeeRange,
+    ) -> Result<ClosingSigned, ChannelError> {
+        let signature = self.signer.sign_closing_transaction(tx).map_err(signer_error)?;
         Ok(ClosingSigned { channel_id: self.channel_id, fee_satoshis, signature, fee_range: Some(fee_range) })
     }
 
@@ -213,27 +272,49 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         if msg.fee_satoshis > self.funder_balance_sat() {
             return close("closing_signed fee exceeds the funder's balance");
         }
-        let tx = self.closing_transaction(msg.fee_satoshis)?;
         let script = self.params.funding_redeemscript();
         let their_key = self.params.counterparty().pubkeys.funding_pubkey;
         let sig = bitcoin::ecdsa::Signature::sighash_all(msg.signature);
-        if !verify_p2wsh_input(
-            secp_ctx,
-            tx.transaction(),
-            0,
-            &script,
-            self.channel_value_satoshis,
-            &sig,
-            &their_key,
-        ) {
-            return close("closing_signed signature is invalid");
+        // BOLT 2: the receiving node fails the channel "if the `signature`
+        // is not valid for either variant of closing transaction specified
+        // in BOLT 3". The transaction to broadcast is the variant the
+        // signature is valid for (we sign that one too).
+        let mut tx = None;
+        let mut tried: Vec<Transaction> = Vec::with_capacity(ClosingVariant::ACCEPTED.len());
+        for variant in ClosingVariant::ACCEPTED {
+            let candidate = match self.closing_transaction_variant(msg.fee_satoshis, variant) {
+                Ok(candidate) => candidate,
+                // A variant without any output is not a transaction.
+                Err(_) if variant != ClosingVariant::BothLimits => continue,
+                Err(e) => return Err(e),
+            };
+            if tried.contains(candidate.transaction()) {
+                continue;
+            }
+            if verify_p2wsh_input(
+                secp_ctx,
+                candidate.transaction(),
+                0,
+                &script,
+                self.channel_value_satoshis,
+                &sig,
+                &their_key,
+            ) {
+                tx = Some(candidate);
+                break;
+            }
+            tried.push(candidate.transaction().clone());
         }
+        let Some(tx) = tx else {
+            return close("closing_signed signature is invalid");
+        };
         let (our_fee, our_range) = self.closing_fees(fee_estimator)?;
         let agreed = self.close_state.last_sent_fee_satoshis == Some(msg.fee_satoshis);
         let in_range =
             msg.fee_satoshis >= our_range.min_fee_satoshis && msg.fee_satoshis <= our_range.max_fee_satoshis;
         if agreed || in_range {
-            let reply = if agreed { None } else { Some(self.sign_closing(msg.fee_satoshis, our_range)?) };
+            let reply =
+                if agreed { None } else { Some(self.sign_closing_tx(&tx, msg.fee_satoshis, our_range)?) };
             let our_sig = self.signer.sign_closing_transaction(&tx).map_err(signer_error)?;
             let mut signed = tx.transaction().clone();
             if let Some(input) = signed.input.first_mut() {

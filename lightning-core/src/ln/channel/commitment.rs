@@ -147,6 +147,13 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
     /// commitment (through the signer), revokes the previous one and
     /// returns the `revoke_and_ack` with the monitor update to persist
     /// before it is sent.
+    ///
+    /// A `commitment_signed` covering no update is accepted too: BOLT 2 only
+    /// forbids sending one ("MUST NOT send a `commitment_signed` message that
+    /// does not include any updates") and has the receiver "MUST respond
+    /// with a `revoke_and_ack`". Its monitor write is still needed: the
+    /// commitment number moves on and the previous commitment is revoked,
+    /// so the monitor must hold the new one before we reveal the old secret.
     pub fn commitment_signed(
         &mut self, msg: &CommitmentSigned,
     ) -> Result<(RevokeAndACK, ChannelMonitorUpdate), ChannelError> {

@@ -97,7 +97,10 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
 
     /// Handles the peer's `channel_reestablish`: checks its numbers against
     /// ours and says what to retransmit. An error with
-    /// [`Self::lost_state`] set means we are behind: do not broadcast.
+    /// [`Self::lost_state`] set means the peer proved (with a valid
+    /// `your_last_per_commitment_secret` for a `next_revocation_number`
+    /// beyond ours) that we are behind: do not broadcast. Any other mismatch
+    /// is an ordinary failure (our latest commitment is broadcast).
     pub fn channel_reestablish(
         &mut self, secp_ctx: &Secp256k1<All>, msg: &ChannelReestablish,
     ) -> Result<ReestablishResponse, ChannelError> {
@@ -121,11 +124,31 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                 return close("channel_reestablish your_last_per_commitment_secret is wrong");
             }
         }
-        if msg.next_revocation_number > local_index || msg.next_commitment_number > latest_remote_index + 1 {
-            // The peer proved it saw a revocation (or a signature) from a
-            // state newer than ours: we lost data.
+        // BOLT 2 "Message Retransmission", receiving node:
+        //   "if `next_revocation_number` is greater than expected above, AND
+        //    `your_last_per_commitment_secret` is correct for that
+        //    `next_revocation_number` minus 1:
+        //      - MUST NOT broadcast its commitment transaction.
+        //      - SHOULD send an `error` to request the peer to fail the channel."
+        // The secret was checked just above, so a `next_revocation_number`
+        // beyond ours is proven. Only that proof switches our broadcast off:
+        // a peer could otherwise stop our on-chain enforcement by lying.
+        if msg.next_revocation_number > local_index {
             self.lost_state = true;
             return close("the peer is ahead of us: we lost channel state and must not broadcast");
+        }
+        // A `next_commitment_number` beyond the commitments we signed proves
+        // nothing (anyone can write a number). BOLT 2: "if
+        // `next_commitment_number` is not equal to the commitment number of
+        // the next `commitment_signed` that the receiving node would send:
+        // SHOULD send an `error` and fail the channel": an ordinary failure,
+        // which broadcasts our latest commitment.
+        if msg.next_commitment_number > latest_remote_index + 1 {
+            return close(format!(
+                "channel_reestablish next_commitment_number {} is ahead of our next {} without proof",
+                msg.next_commitment_number,
+                latest_remote_index + 1
+            ));
         }
 
         let revoke_and_ack = if msg.next_revocation_number == local_index {

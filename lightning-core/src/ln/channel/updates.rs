@@ -416,6 +416,13 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         if let Some(why) = self.feerate_dust_violation(msg.feerate_per_kw) {
             return close(format!("update_fee refused: {why}"));
         }
+        // BOLT 2: "Unlike an HTLC, `update_fee` is never closed but simply
+        // replaced": only the latest feerate counts, so a newer fee replaces
+        // an older one not yet covered by a `commitment_signed` (as ours do
+        // in `send_update_fee`). Keeping them all would let the peer grow
+        // this list without bound (past the u16 counts of our serialized
+        // state) while each new one is checked against all the previous.
+        self.commitments.remote_changes.proposed.retain(|u| !matches!(u, Update::Fee { .. }));
         self.commitments.remote_changes.proposed.push(update);
         Ok(())
     }

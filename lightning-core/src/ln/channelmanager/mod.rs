@@ -709,9 +709,31 @@ where
         log_error!(self.logger, channel = Some(channel_id), "Closing channel: {}", reason);
         let (user_channel_id, capacity) = match phase {
             ChannelPhase::Funded(mut mc) => {
+                // Our funding transaction may still be held for the first
+                // monitor write: then it was never broadcast, so there is
+                // nothing on chain to close. The user learns it can reuse
+                // the inputs (`DiscardFunding`), and the monitor must not
+                // broadcast a commitment spending a transaction that does
+                // not exist.
+                let unbroadcast_funding = mc
+                    .chan
+                    .funding_transaction()
+                    .filter(|tx| {
+                        mc.gate.held_broadcasts.contains(tx) && mc.chan.funding_confirmed_at.is_none()
+                    })
+                    .cloned();
+                mc.gate.held_broadcasts.clear();
+                if let Some(tx) = &unbroadcast_funding {
+                    out.events.push(Event::DiscardFunding {
+                        channel_id,
+                        funding_txid: tx.compute_txid(),
+                        transaction: Some(tx.clone()),
+                    });
+                }
                 // The monitor signs and broadcasts our latest commitment
-                // (never after we lost state).
-                let broadcast = broadcast && !mc.chan.lost_state();
+                // (never after we lost state, nor without a funding
+                // transaction).
+                let broadcast = broadcast && !mc.chan.lost_state() && unbroadcast_funding.is_none();
                 let update = mc.chan.force_close(broadcast);
                 let in_flight = core::mem::take(&mut mc.gate.in_flight);
                 self.send_closing_monitor_update(st, node_id, channel_id, in_flight, update);
@@ -835,6 +857,38 @@ where
                 return Err(APIError::ChannelUnavailable { err: "peer disconnected".into() });
             }
             self.accept_open_channel(&mut st, &mut out, *counterparty_node_id, &msg, user_channel_id);
+            self.flush_msgs(&mut out);
+        }
+        self.flush(out);
+        Ok(())
+    }
+
+    /// Refuses an inbound channel raised as `OpenChannelRequest` (when
+    /// manual acceptance is configured): forgets the request and sends the
+    /// peer an `error` for its temporary channel id, so it can give up the
+    /// channel. Errs if there is no such pending request from that peer
+    /// (never raised, already accepted or rejected, or the peer
+    /// disconnected, which drops its requests).
+    pub fn reject_inbound_channel(
+        &self, temporary_channel_id: &ChannelId, counterparty_node_id: &PublicKey,
+    ) -> Result<(), APIError> {
+        let mut out = Outbox::default();
+        {
+            let mut st = self.state.lock();
+            let peer = st
+                .peers
+                .get_mut(counterparty_node_id)
+                .ok_or(APIError::ChannelUnavailable { err: "unknown peer".into() })?;
+            peer.open_requests
+                .remove(temporary_channel_id)
+                .ok_or(APIError::ChannelUnavailable { err: "no such channel request".into() })?;
+            log_debug!(self.logger, peer = Some(*counterparty_node_id), "Rejecting an inbound channel");
+            out.msgs.push(MessageSendEvent::HandleError {
+                node_id: *counterparty_node_id,
+                action: ErrorAction::SendErrorMessage {
+                    msg: ErrorMessage::new(*temporary_channel_id, "channel request rejected"),
+                },
+            });
             self.flush_msgs(&mut out);
         }
         self.flush(out);

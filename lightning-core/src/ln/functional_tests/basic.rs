@@ -47,11 +47,6 @@ fn open_pay_both_ways_and_close() {
     let values: Vec<u64> = closing.output.iter().map(|o| o.value.to_sat()).collect();
     assert!(values.contains(&47_000));
     assert!(net.nodes[0].node.list_channels().is_empty());
-    let _ = Event::DiscardFunding {
-        channel_id: chan,
-        funding_txid: funding_tx.compute_txid(),
-        transaction: None,
-    };
 }
 
 fn verify_spends_funding(tx: &bitcoin::Transaction, funding_tx: &bitcoin::Transaction) {

@@ -6,6 +6,7 @@ mod dust;
 mod housekeeping;
 mod monitor_pause;
 mod reestablish;
+mod review_fixes;
 mod timeouts;
 mod violations;
 mod violations2;
