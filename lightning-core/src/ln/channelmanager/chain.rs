@@ -60,6 +60,7 @@ where
         {
             let mut st = self.state.lock();
             let mut to_close = Vec::new();
+            let mut timed_out = Vec::new();
             for (node_id, peer) in st.peers.iter_mut() {
                 for (id, phase) in peer.channels.iter_mut() {
                     let ChannelPhase::Funded(mc) = phase else { continue };
@@ -84,6 +85,16 @@ where
                         Ok(None) => {}
                         Err(e) => to_close.push((*node_id, *id, e)),
                     }
+                    // BOLT 2: the fundee may forget a channel whose funding
+                    // never confirmed (SHOULD after 2016 blocks).
+                    if !mc.chan.is_outbound()
+                        && mc.chan.state() == &ChannelState::AwaitingChannelReady
+                        && mc.chan.funding_depth(height) == 0
+                        && height.saturating_sub(mc.funded_at_height) >= super::FUNDING_CONF_DEADLINE_BLOCKS
+                    {
+                        timed_out.push((*node_id, *id));
+                        continue;
+                    }
                     // An HTLC we offered that expired must be enforced on
                     // chain before the counterparty can claim it late.
                     let expired = mc
@@ -105,6 +116,22 @@ where
             }
             for (node_id, id, e) in to_close {
                 self.handle_channel_error(&mut st, &mut out, node_id, id, e);
+            }
+            for (node_id, id) in timed_out {
+                // Nothing is on chain to enforce: no commitment broadcast.
+                let text = format!(
+                    "funding transaction not confirmed within {} blocks",
+                    super::FUNDING_CONF_DEADLINE_BLOCKS
+                );
+                self.force_close_locked(
+                    &mut st,
+                    &mut out,
+                    node_id,
+                    id,
+                    ClosureReason::FundingTimedOut,
+                    Some(text),
+                    false,
+                );
             }
             // Unclaimed payments whose HTLCs near expiry are failed back.
             let expiring: Vec<PaymentHash> = st

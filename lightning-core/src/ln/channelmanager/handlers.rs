@@ -419,7 +419,11 @@ where
                     match chan.funding_created(&self.secp_ctx, msg, alias) {
                         Ok((chan, funding_signed, steps)) => {
                             let channel_id = chan.channel_id();
-                            let mut mc = Box::new(ManagedChannel { chan, gate: MonitorGate::default() });
+                            let mut mc = Box::new(ManagedChannel {
+                                chan,
+                                gate: MonitorGate::default(),
+                                funded_at_height: self.best_block.lock().height,
+                            });
                             if peer.channels.contains_key(&channel_id) {
                                 // Refuse the new channel only: the error names
                                 // its temporary id, so the live channel with
@@ -508,7 +512,11 @@ where
                 Some(ChannelPhase::UnfundedOutbound(chan)) => {
                     match chan.funding_signed(&self.secp_ctx, msg, alias) {
                         Ok((chan, steps)) => {
-                            let mut mc = Box::new(ManagedChannel { chan, gate: MonitorGate::default() });
+                            let mut mc = Box::new(ManagedChannel {
+                                chan,
+                                gate: MonitorGate::default(),
+                                funded_at_height: self.best_block.lock().height,
+                            });
                             match self.watch_new_channel(&mut mc, steps) {
                                 Ok(()) => {
                                     if let Some(tx) = mc.chan.funding_transaction().cloned() {

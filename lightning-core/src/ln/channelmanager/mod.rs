@@ -250,6 +250,10 @@ pub(crate) struct ClosedChannelMonitorUpdates {
 pub(crate) struct ManagedChannel<S: EcdsaChannelSigner> {
     pub(crate) chan: FundedChannel<S>,
     pub(crate) gate: MonitorGate,
+    /// The best height when the channel was funded, or when the manager
+    /// was read back (not saved: a restart gives the funding a new
+    /// [`FUNDING_CONF_DEADLINE_BLOCKS`] window, never a shorter one).
+    pub(crate) funded_at_height: u32,
 }
 
 /// A channel in any phase.
@@ -385,6 +389,12 @@ pub const MIN_FINAL_CLTV_EXPIRY_DELTA: u32 = 18;
 /// or awaiting manual acceptance) at once; more `open_channel`s are refused,
 /// so a peer cannot make us hold unbounded state (LDK uses the same bound).
 pub const MAX_UNFUNDED_CHANNELS_PER_PEER: usize = 4;
+
+/// Blocks an inbound channel waits for its funding transaction to confirm
+/// before we give up on it (`ChannelClosed` with
+/// [`ClosureReason::FundingTimedOut`]); BOLT 2 suggests 2016 for the fundee.
+/// Channels we fund never time out: the funds are ours and the user decides.
+pub const FUNDING_CONF_DEADLINE_BLOCKS: u32 = 2016;
 
 /// How many [`ChannelManager::timer_tick_occurred`] calls a resolved outbound
 /// payment is remembered for: until then, sending again with its

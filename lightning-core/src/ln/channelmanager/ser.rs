@@ -187,7 +187,7 @@ where
                     gate.held_broadcasts.extend(chan.funding_transaction().cloned());
                 }
             }
-            let mc = Box::new(ManagedChannel { chan, gate });
+            let mc = Box::new(ManagedChannel { chan, gate, funded_at_height: height });
             peers
                 .entry(node_id)
                 .or_insert_with(PeerState::new)

@@ -56,3 +56,51 @@ fn disconnected_peers_without_channels_are_forgotten() {
     net.connect(0, 2);
     assert_eq!(net.nodes[0].node.known_peer_count(), 2);
 }
+
+#[test]
+fn an_inbound_channel_whose_funding_never_confirms_is_forgotten() {
+    use crate::events::{ClosureReason, Event};
+    use crate::ln::channelmanager::FUNDING_CONF_DEADLINE_BLOCKS;
+
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _funding_tx) = net.open_channel_unconfirmed(0, 1, 1_000_000, 0);
+    // The funding is never mined.
+    net.mine_blocks(FUNDING_CONF_DEADLINE_BLOCKS - 1);
+    net.process_all();
+    assert_eq!(net.nodes[1].node.list_channels().len(), 1, "closed before the deadline");
+    assert!(net.nodes[1].events().is_empty());
+
+    net.mine_blocks(1);
+    assert!(net.nodes[1].node.list_channels().is_empty());
+    let events = net.nodes[1].events();
+    assert!(
+        events.iter().any(|e| matches!(e, Event::ChannelClosed { channel_id, reason: ClosureReason::FundingTimedOut, .. } if *channel_id == chan)),
+        "{events:?}"
+    );
+    // The fundee broadcasts nothing (there is nothing on chain), and tells
+    // the funder, whose own funds are its business: it keeps the channel
+    // until it hears of it, then closes it too.
+    assert!(net.nodes[1].broadcaster.take().is_empty());
+    net.process_all();
+    assert!(net.nodes[0].node.list_channels().is_empty());
+}
+
+#[test]
+fn a_channel_we_fund_never_times_out() {
+    use crate::chain::Listen;
+    use crate::ln::channelmanager::FUNDING_CONF_DEADLINE_BLOCKS;
+
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    net.open_channel_unconfirmed(0, 1, 1_000_000, 0);
+    // Only the funder sees the blocks (so the fundee does not give up and
+    // tell it): it waits as long as it takes.
+    let mut header = *net.headers.last().expect("tip");
+    for height in net.height() + 1..=net.height() + FUNDING_CONF_DEADLINE_BLOCKS + 10 {
+        header = header_after(&header, height);
+        net.nodes[0].node.filtered_block_connected(&header, &[], height);
+    }
+    net.process_all();
+    assert_eq!(net.nodes[0].node.list_channels().len(), 1, "{:?}", net.nodes[0].events());
+}
