@@ -706,3 +706,29 @@ fn gossip_is_dropped_first_under_back_pressure() {
     assert_eq!(before, queued);
     assert_eq!(pm.broadcast_gossip(&gossip, Some(raw.keys.get_node_id(Recipient::Node).unwrap())), 0);
 }
+
+#[test]
+fn init_echoes_a_routable_remote_address_only() {
+    let secp = Secp256k1::new();
+    let keys = KeysManager::new(&[9; 32], 0, 0);
+    for (addr, echoed) in [
+        (SocketAddress::TcpIpV4 { addr: [8, 8, 8, 8], port: 9735 }, true),
+        (SocketAddress::TcpIpV4 { addr: [192, 168, 1, 1], port: 9735 }, false),
+    ] {
+        let pm = node(2, Arc::new(TestChanHandler::default()));
+        let mut socket = TestSocket::new(7);
+        let mut enc =
+            PeerChannelEncryptor::new_outbound(pm.our_node_id(), SecretKey::from_slice(&[5; 32]).unwrap());
+        pm.new_inbound_connection(socket.clone(), Some(addr.clone())).unwrap();
+        pm.read_event(&mut socket, &enc.get_act_one(&secp).unwrap()).unwrap();
+        let act_three = enc.process_act_two(&socket.take_sent(), &keys).unwrap();
+        pm.read_event(&mut socket, &act_three).unwrap();
+        let mut raw = RawPeer { enc, keys: KeysManager::new(&[9; 32], 0, 0) };
+        let init = raw.init();
+        raw.send(&pm, &mut socket, &init).unwrap();
+        let received = raw.receive(&socket.take_sent());
+        let [Message::Init(theirs)] = &received[..] else { panic!("expected init, got {received:?}") };
+        let expected = if echoed { Some(addr) } else { None };
+        assert_eq!(theirs.remote_network_address, expected);
+    }
+}
