@@ -205,6 +205,9 @@ pub enum GossipError {
     HtlcMaximumAboveCapacity,
     /// A `dont_forward` update: private to the channel peers, not gossip.
     DontForward,
+    /// A query of a kind we are still answering for this peer (BOLT 7: the
+    /// peer must wait for the whole answer); ignored.
+    QueryInProgress,
 }
 
 impl GossipError {
@@ -238,6 +241,7 @@ impl fmt::Display for GossipError {
             GossipError::FundingSpent => "funding output spent",
             GossipError::HtlcMaximumAboveCapacity => "htlc_maximum_msat above capacity",
             GossipError::DontForward => "dont_forward update",
+            GossipError::QueryInProgress => "query while the previous one is being answered",
         };
         f.write_str(text)
     }
