@@ -246,8 +246,9 @@ fn spent_channels_are_removed_and_their_gossip_refused() {
     );
     // After a week the spent channel is forgotten.
     graph.remove_stale_channels_and_tracking_with_time(1_000_000 + 7 * 24 * 3600 + 1);
+    let recent = Policy { timestamp: 1_500_000, ..Default::default() };
     assert_eq!(
-        graph.update_channel(&channel_update(a, b, 3, Policy::default(), CHAIN)),
+        graph.update_channel(&channel_update(a, b, 3, recent, CHAIN)),
         Err(GossipError::UnknownChannel)
     );
 }
@@ -727,4 +728,30 @@ fn a_second_query_before_the_first_is_answered_is_ignored() {
     // Once answered, the peer may ask again.
     sync.handle_query_channel_range(&peer, &query).unwrap();
     assert_eq!(drain_query_replies(&sync, &peer).len(), 1);
+}
+
+#[test]
+fn updates_older_than_the_pruning_limit_are_refused_and_not_relayed() {
+    let (a, b, _) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    graph.update_channel_from_announcement(&channel_announcement(a, b, 42, CHAIN), no_utxo()).unwrap();
+    let now = 1_700_000_000u64;
+    let limit = STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS;
+    let at = |t: u64| Policy { timestamp: t as u32, ..Default::default() };
+    // With no time known yet, any timestamp is taken.
+    graph.update_channel(&channel_update(a, b, 42, at(1_000), CHAIN)).unwrap();
+    graph.remove_stale_channels_and_tracking_with_time(now);
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let peer = TestNode::new(9).pubkey();
+    let stale = channel_update(a, b, 42, at(now - limit - 1), CHAIN);
+    assert_eq!(sync.handle_channel_update(Some(&peer), &stale), Err(GossipError::StaleUpdate));
+    assert_eq!(graph.update_channel_unsigned(&stale.contents), Err(GossipError::StaleUpdate));
+    assert!(sync.get_and_clear_pending_gossip_events().is_empty(), "nothing relayed");
+    // Right at the limit it is still fresh enough, and relayed.
+    let at_limit = channel_update(a, b, 42, at(now - limit), CHAIN);
+    sync.handle_channel_update(Some(&peer), &at_limit).unwrap();
+    assert!(matches!(
+        &sync.get_and_clear_pending_gossip_events()[..],
+        [GossipSendEvent::Broadcast { msg: GossipMessage::ChannelUpdate(_), .. }]
+    ));
 }

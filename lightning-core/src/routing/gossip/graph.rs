@@ -692,6 +692,12 @@ impl NetworkGraph {
         let direction = c.direction() as usize;
         let (idx, node_id) = {
             let data = self.data.read();
+            // Once a time is known, an update older than the pruning limit
+            // would be pruned at once: refused (and so never relayed).
+            let now = data.last_known_time;
+            if now > 0 && u64::from(c.timestamp) < now.saturating_sub(STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS) {
+                return Err(GossipError::StaleUpdate);
+            }
             let Some(&idx) = data.channel_lookup.get(&c.short_channel_id.0) else {
                 if data.removed_channels.contains_key(&c.short_channel_id.0) {
                     return Err(GossipError::FundingSpent);

@@ -208,6 +208,10 @@ pub enum GossipError {
     /// A query of a kind we are still answering for this peer (BOLT 7: the
     /// peer must wait for the whole answer); ignored.
     QueryInProgress,
+    /// A `channel_update` older than
+    /// [`STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS`](crate::routing::gossip::STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS)
+    /// before the latest time the caller passed in (it would be pruned).
+    StaleUpdate,
 }
 
 impl GossipError {
@@ -242,6 +246,7 @@ impl fmt::Display for GossipError {
             GossipError::HtlcMaximumAboveCapacity => "htlc_maximum_msat above capacity",
             GossipError::DontForward => "dont_forward update",
             GossipError::QueryInProgress => "query while the previous one is being answered",
+            GossipError::StaleUpdate => "update older than the pruning limit",
         };
         f.write_str(text)
     }
