@@ -755,3 +755,22 @@ fn updates_older_than_the_pruning_limit_are_refused_and_not_relayed() {
         [GossipSendEvent::Broadcast { msg: GossipMessage::ChannelUpdate(_), .. }]
     ));
 }
+
+#[test]
+fn a_channel_known_without_signatures_keeps_its_announcement_when_it_arrives() {
+    let (a, b, c) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    // As rapid gossip sync loads it: no signed announcement to serve.
+    add_trusted_channel(&graph, a, b, 42, 1_000_000, Some(Policy::default()), None);
+    assert!(graph.get_next_channel_announcement(0).is_none());
+    let ann = channel_announcement(a, b, 42, CHAIN);
+    graph.update_channel_from_announcement(&ann, no_utxo()).unwrap();
+    assert_eq!(graph.get_next_channel_announcement(0).unwrap().0, ann);
+    // What was learned before stays.
+    assert_eq!(graph.read_only().channel(42).unwrap().capacity_sats, Some(1_000_000));
+    assert_eq!(graph.update_channel_from_announcement(&ann, no_utxo()), Err(GossipError::DuplicateChannel));
+    // An announcement of that scid between other nodes is still refused.
+    let other = channel_announcement(a, c, 42, CHAIN);
+    assert_eq!(graph.update_channel_from_announcement(&other, no_utxo()), Err(GossipError::DuplicateChannel));
+    assert_eq!(graph.get_next_channel_announcement(0).unwrap().0, ann);
+}
