@@ -184,7 +184,8 @@ pub(crate) struct ScidReply {
 impl ScidReply {
     /// Starts answering `query` on a graph of chain `ours`.
     pub(crate) fn new(query: QueryShortChannelIds, ours: ChainHash) -> Self {
-        let flags_match = query.query_flags.as_ref().is_none_or(|f| f.len() == query.short_channel_ids.len());
+        let flags_match =
+            query.query_flags.as_ref().map_or(true, |f| f.len() == query.short_channel_ids.len());
         ScidReply {
             chain_hash: query.chain_hash,
             answerable: query.chain_hash == ours && flags_match,
