@@ -774,3 +774,29 @@ fn a_channel_known_without_signatures_keeps_its_announcement_when_it_arrives() {
     assert_eq!(graph.update_channel_from_announcement(&other, no_utxo()), Err(GossipError::DuplicateChannel));
     assert_eq!(graph.get_next_channel_announcement(0).unwrap().0, ann);
 }
+
+/// BOLT 7 (current text): no relayed gossip to any peer before it sends a
+/// `gossip_timestamp_filter`, with or without `gossip_queries`; a peer without
+/// `gossip_queries` is sent a filter asking only for its own gossip.
+#[test]
+fn peers_without_gossip_queries_get_relayed_gossip_only_once_they_ask() {
+    use lightning_core::ln::msgs::GossipTimestampFilter;
+    let (a, b, _) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    graph.update_channel_from_announcement(&channel_announcement(a, b, 42, CHAIN), no_utxo()).unwrap();
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let peer = TestNode::new(9).pubkey();
+    sync.peer_connected(&peer, &InitFeatures::empty());
+    match &sync.get_and_clear_pending_gossip_events()[..] {
+        [GossipSendEvent::SendToPeer { msg: GossipMessage::GossipTimestampFilter(f), node_id }] => {
+            assert_eq!(*node_id, peer);
+            assert_eq!((f.first_timestamp, f.timestamp_range), (u32::MAX, 0));
+        }
+        other => panic!("{other:?}"),
+    }
+    let update = GossipMessage::ChannelUpdate(channel_update(a, b, 42, Policy::default(), CHAIN));
+    assert!(!sync.should_forward_to(&peer, &update), "no filter received yet");
+    let filter = GossipTimestampFilter { chain_hash: CHAIN, first_timestamp: 0, timestamp_range: u32::MAX };
+    sync.handle_gossip_timestamp_filter(&peer, &filter).unwrap();
+    assert!(sync.should_forward_to(&peer, &update));
+}

@@ -291,7 +291,13 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
 
     /// A peer connected. If it supports `gossip_queries`, sends it a
     /// `gossip_timestamp_filter` and, on the first [`MAX_FULL_SYNC_PEERS`] such
-    /// peers, asks it for the channels of every block.
+    /// peers, asks it for the channels of every block. A peer without
+    /// `gossip_queries` gets a filter with `first_timestamp` `0xFFFFFFFF` and
+    /// `timestamp_range` 0 (BOLT 7), which asks only for its own gossip.
+    ///
+    /// Whatever the peer's features, we relay gossip to it only once it sent
+    /// us a `gossip_timestamp_filter` (BOLT 7: "MUST not send gossip it did
+    /// not generate itself, until it receives `gossip_timestamp_filter`").
     ///
     /// The filter asks for gossip from the last hour on when a time is known
     /// (the latest the caller passed to
@@ -305,10 +311,20 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
     pub fn peer_connected(&self, their_node_id: &PublicKey, their_init_features: &InitFeatures) {
         let mut state = self.state.lock();
         state.peers.insert(NodeId::from_pubkey(their_node_id), PeerState::default());
+        let chain_hash = self.network_graph.chain_hash();
         if !their_init_features.supports_gossip_queries() {
+            // Not worth querying (BOLT 7): a filter that asks only for the
+            // gossip it generates itself.
+            self.send(
+                their_node_id,
+                GossipMessage::GossipTimestampFilter(GossipTimestampFilter {
+                    chain_hash,
+                    first_timestamp: u32::MAX,
+                    timestamp_range: 0,
+                }),
+            );
             return;
         }
-        let chain_hash = self.network_graph.chain_hash();
         let full_sync = state.full_syncs_requested < MAX_FULL_SYNC_PEERS;
         if full_sync {
             state.full_syncs_requested += 1;
