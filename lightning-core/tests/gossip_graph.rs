@@ -800,3 +800,27 @@ fn peers_without_gossip_queries_get_relayed_gossip_only_once_they_ask() {
     sync.handle_gossip_timestamp_filter(&peer, &filter).unwrap();
     assert!(sync.should_forward_to(&peer, &update));
 }
+
+#[test]
+fn a_range_starting_past_the_largest_block_height_gets_no_ids() {
+    use lightning_core::ln::msgs::QueryChannelRange;
+    let (a, b, _) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    add_trusted_channel(&graph, a, b, 1, 1_000_000, Some(Policy::default()), None);
+    add_trusted_channel(&graph, a, b, (0xff_ffff << 40) | 1, 1_000_000, Some(Policy::default()), None);
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let peer = TestNode::new(250).pubkey();
+    for (first_blocknum, expected) in [(1 << 24, vec![]), ((1 << 24) - 1, vec![(0xff_ffff << 40) | 1])] {
+        let query =
+            QueryChannelRange { chain_hash: CHAIN, first_blocknum, number_of_blocks: 10, query_option: None };
+        sync.handle_query_channel_range(&peer, &query).unwrap();
+        match &drain_query_replies(&sync, &peer)[..] {
+            [GossipMessage::ReplyChannelRange(r)] => {
+                assert!(r.sync_complete);
+                assert_eq!((r.first_blocknum, r.number_of_blocks), (first_blocknum, 10));
+                assert_eq!(r.short_channel_ids.iter().map(|s| s.0).collect::<Vec<_>>(), expected);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -58,6 +58,8 @@ pub(crate) struct RangeReply {
     next_scid: u64,
     /// `first_blocknum` of the next reply.
     next_first_blocknum: u32,
+    /// The query starts past every possible short channel id.
+    past_all_ids: bool,
 }
 
 impl RangeReply {
@@ -71,7 +73,14 @@ impl RangeReply {
             number_of_blocks: query.number_of_blocks,
             want_timestamps: option & QUERY_OPTION_TIMESTAMPS != 0,
             want_checksums: option & QUERY_OPTION_CHECKSUMS != 0,
-            next_scid: (query.first_blocknum.min(MAX_BLOCK) as u64) << 40,
+            // No short channel id has a block at or past 2^24: such a query
+            // starts past the last one (and `2^24 << 40` would wrap to 0).
+            next_scid: if query.first_blocknum >= MAX_BLOCK {
+                u64::MAX
+            } else {
+                (query.first_blocknum as u64) << 40
+            },
+            past_all_ids: query.first_blocknum >= MAX_BLOCK,
             next_first_blocknum: query.first_blocknum,
         }
     }
@@ -102,7 +111,12 @@ impl RangeReply {
         let mut checksums = Vec::new();
         // The first id not in this reply, if any is left in the range.
         let mut rest = None;
-        for (scid, idx) in data.channel_lookup.range((Bound::Included(self.next_scid), end)) {
+        let ids_left = if self.past_all_ids {
+            None
+        } else {
+            Some(data.channel_lookup.range((Bound::Included(self.next_scid), end)))
+        };
+        for (scid, idx) in ids_left.into_iter().flatten() {
             if ids.len() >= per_reply {
                 rest = Some(*scid);
                 break;
