@@ -23,6 +23,7 @@ use lightning_core::routing::scoring::{
 use lightning_core::routing::utxo::{
     funding_script_pubkey, UtxoFuture, UtxoLookup, UtxoLookupError, UtxoResult,
 };
+use lightning_core::util::logger::NullLogger;
 use lightning_core::util::ser::{decode_exact, Writeable};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -631,9 +632,16 @@ pub fn router(data: &[u8]) {
     let first_hop_refs: Option<Vec<&FirstHop>> = first_hops.as_ref().map(|f| f.iter().collect());
 
     let view = graph.read_only();
-    let Ok(route) =
-        find_route(&payer, &params, &view, first_hop_refs.as_deref(), &scorer, &score_params, &[0; 32])
-    else {
+    let Ok(route) = find_route(
+        &payer,
+        &params,
+        &view,
+        first_hop_refs.as_deref(),
+        &NullLogger,
+        &scorer,
+        &score_params,
+        &[0; 32],
+    ) else {
         return;
     };
     check_route(&view, &params, &payer, first_hops.as_deref(), &score_params, &route);

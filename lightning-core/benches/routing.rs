@@ -14,6 +14,7 @@ use graph_csv::{data_path, load_graph};
 use lightning_core::routing::gossip::NodeId;
 use lightning_core::routing::router::{find_route, PaymentParameters, RouteParameters};
 use lightning_core::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringFeeParameters};
+use lightning_core::util::logger::NullLogger;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -80,7 +81,7 @@ fn bench_routing(c: &mut Criterion) {
     let mut found = 0;
     for (src, dst, amount) in &queries {
         let t = Instant::now();
-        let r = find_route(src, &params(*dst, *amount), &ro, None, &scorer, &sp, &[0; 32]);
+        let r = find_route(src, &params(*dst, *amount), &ro, None, &NullLogger, &scorer, &sp, &[0; 32]);
         times.push(t.elapsed());
         found += r.is_ok() as usize;
     }
@@ -101,7 +102,10 @@ fn bench_routing(c: &mut Criterion) {
         b.iter(|| {
             let (src, dst, amount) = &queries[i % queries.len()];
             i += 1;
-            black_box(find_route(src, &params(*dst, *amount), &ro, None, &scorer, &sp, &[0; 32]).is_ok())
+            black_box(
+                find_route(src, &params(*dst, *amount), &ro, None, &NullLogger, &scorer, &sp, &[0; 32])
+                    .is_ok(),
+            )
         })
     });
     group.finish();

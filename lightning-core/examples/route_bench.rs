@@ -15,6 +15,7 @@ mod graph_csv;
 use graph_csv::{load_graph, load_queries};
 use lightning_core::routing::router::{find_route, PaymentParameters, RouteParameters};
 use lightning_core::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringFeeParameters};
+use lightning_core::util::logger::NullLogger;
 use std::io::Write;
 use std::time::Instant;
 
@@ -91,7 +92,7 @@ fn main() {
             q.amount_msat,
         );
         let t = Instant::now();
-        let result = find_route(&q.src, &params, &ro, None, &scorer, &score_params, &[0; 32]);
+        let result = find_route(&q.src, &params, &ro, None, &NullLogger, &scorer, &score_params, &[0; 32]);
         times.push(t.elapsed().as_micros());
         match result {
             Ok(route) => {

@@ -12,6 +12,7 @@ use lightning_core::ln::msgs::gossip::QUERY_OPTION_TIMESTAMPS;
 use lightning_core::ln::msgs::{DecodeError, QueryChannelRange, QueryShortChannelIds, ReplyChannelRange};
 use lightning_core::ln::types::ShortChannelId;
 use lightning_core::ln::wire::{self, Message};
+use lightning_core::util::logger::NullLogger;
 use serde_json::Value;
 
 fn chain(v: &Value) -> ChainHash {
@@ -185,6 +186,7 @@ fn routing_example_fees_and_cltv() {
             &params,
             &graph.read_only(),
             None,
+            &NullLogger,
             &FixedPenaltyScorer::with_penalty(0),
             &(),
             &[0; 32],

@@ -13,7 +13,7 @@ use lightning_core::routing::gossip::{
     GossipError, GossipMessage, GossipSendEvent, NetworkGraph, P2PGossipSync,
     STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS,
 };
-use lightning_core::routing::utxo::{NoUtxoLookup, UtxoFuture, UtxoLookupError};
+use lightning_core::routing::utxo::{NoUtxoLookup, UtxoFuture, UtxoLookup, UtxoLookupError};
 use lightning_core::util::ser::{decode_exact, Writeable};
 use routing_util::*;
 
@@ -246,8 +246,9 @@ fn spent_channels_are_removed_and_their_gossip_refused() {
     );
     // After a week the spent channel is forgotten.
     graph.remove_stale_channels_and_tracking_with_time(1_000_000 + 7 * 24 * 3600 + 1);
+    let recent = Policy { timestamp: 1_500_000, ..Default::default() };
     assert_eq!(
-        graph.update_channel(&channel_update(a, b, 3, Policy::default(), CHAIN)),
+        graph.update_channel(&channel_update(a, b, 3, recent, CHAIN)),
         Err(GossipError::UnknownChannel)
     );
 }
@@ -317,6 +318,20 @@ fn graph_round_trips_through_serialization() {
 type Sync<'a> = P2PGossipSync<&'a NetworkGraph, &'a TestUtxos>;
 
 /// Delivers every queued message between two syncs until both are quiet.
+/// Every message answering `peer`'s queries in progress.
+fn drain_query_replies<G: std::ops::Deref<Target = NetworkGraph>, U: UtxoLookup>(
+    sync: &P2PGossipSync<G, U>, peer: &PublicKey,
+) -> Vec<GossipMessage> {
+    let mut out = Vec::new();
+    loop {
+        let batch = sync.get_next_query_replies(peer);
+        if batch.is_empty() {
+            return out;
+        }
+        out.extend(batch);
+    }
+}
+
 /// Returns how many messages of each kind flowed.
 fn exchange(
     x: (&Sync<'_>, PublicKey), y: (&Sync<'_>, PublicKey),
@@ -325,14 +340,20 @@ fn exchange(
     loop {
         let mut any = false;
         for (from, to) in [(x, y), (y, x)] {
-            for ev in from.0.get_and_clear_pending_gossip_events() {
-                let msg = match ev {
+            let mut msgs: Vec<GossipMessage> = from
+                .0
+                .get_and_clear_pending_gossip_events()
+                .into_iter()
+                .filter_map(|ev| match ev {
                     GossipSendEvent::SendToPeer { node_id, msg } => {
                         assert_eq!(node_id, to.1);
-                        msg
+                        Some(msg)
                     }
-                    GossipSendEvent::Broadcast { .. } => continue,
-                };
+                    GossipSendEvent::Broadcast { .. } => None,
+                })
+                .collect();
+            msgs.extend(drain_query_replies(from.0, &to.1));
+            for msg in msgs {
                 any = true;
                 let sender = &from.1;
                 let name = match &msg {
@@ -472,10 +493,9 @@ fn queries_for_another_chain_get_an_empty_answer() {
         query_flags: None,
     };
     assert_eq!(sync.handle_query_short_channel_ids(&peer, &q), Err(GossipError::WrongChain));
-    match &sync.get_and_clear_pending_gossip_events()[..] {
-        [GossipSendEvent::SendToPeer { msg: GossipMessage::ReplyShortChannelIdsEnd(end), .. }] => {
-            assert!(!end.full_information)
-        }
+    assert!(sync.get_and_clear_pending_gossip_events().is_empty());
+    match &drain_query_replies(&sync, &peer)[..] {
+        [GossipMessage::ReplyShortChannelIdsEnd(end)] => assert!(!end.full_information),
         other => panic!("{other:?}"),
     }
 }
@@ -523,11 +543,10 @@ fn channel_range_replies_cover_the_range_in_order() {
         query_option: Some(QUERY_OPTION_TIMESTAMPS | QUERY_OPTION_CHECKSUMS),
     };
     sync.handle_query_channel_range(&peer, &query).unwrap();
-    let replies: Vec<_> = sync
-        .get_and_clear_pending_gossip_events()
+    let replies: Vec<_> = drain_query_replies(&sync, &peer)
         .into_iter()
-        .map(|e| match e {
-            GossipSendEvent::SendToPeer { msg: GossipMessage::ReplyChannelRange(r), .. } => r,
+        .map(|m| match m {
+            GossipMessage::ReplyChannelRange(r) => r,
             other => panic!("{other:?}"),
         })
         .collect();
@@ -557,4 +576,251 @@ fn channel_range_replies_cover_the_range_in_order() {
     let expected: Vec<u64> =
         graph.read_only().short_channel_ids().filter(|s| (700_100..700_500).contains(&(s >> 40))).collect();
     assert_eq!(all, expected);
+}
+
+#[test]
+fn a_block_with_more_channels_than_fit_in_one_reply_is_split_across_replies() {
+    use lightning_core::ln::msgs::gossip::{QUERY_OPTION_CHECKSUMS, QUERY_OPTION_TIMESTAMPS};
+    use lightning_core::ln::msgs::QueryChannelRange;
+    // 10 channels in block 699,999, 6,000 in block 700,000, 10 in 700,001.
+    let graph = NetworkGraph::new(CHAIN);
+    let p = Policy { timestamp: 77, ..Default::default() };
+    let add = |i: u64, block: u64, tx: u64| {
+        let (a, b) = (TestNode::new((i % 97 + 1) as u8), TestNode::new((i % 89 + 120) as u8));
+        add_trusted_channel(&graph, a, b, (block << 40) | (tx << 16), 10_000_000, Some(p), None);
+    };
+    for i in 0..10 {
+        add(i, 699_999, i);
+    }
+    for i in 0..6000 {
+        add(i, 700_000, i);
+    }
+    for i in 0..10 {
+        add(i, 700_001, i);
+    }
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let peer = TestNode::new(250).pubkey();
+    let query = QueryChannelRange {
+        chain_hash: CHAIN,
+        first_blocknum: 699_000,
+        number_of_blocks: 2_000,
+        query_option: Some(QUERY_OPTION_TIMESTAMPS | QUERY_OPTION_CHECKSUMS),
+    };
+    sync.handle_query_channel_range(&peer, &query).unwrap();
+    let replies: Vec<_> = drain_query_replies(&sync, &peer)
+        .into_iter()
+        .map(|m| match m {
+            GossipMessage::ReplyChannelRange(r) => r,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // The first reply ends at the block boundary before the big block; the
+    // big block then takes 2,600 + 2,600 + 800 ids (its last reply also
+    // carrying the next block's 10).
+    let sizes: Vec<usize> = replies.iter().map(|r| r.short_channel_ids.len()).collect();
+    assert_eq!(sizes, vec![10, 2600, 2600, 810]);
+    let ranges: Vec<(u32, u32)> = replies.iter().map(|r| (r.first_blocknum, r.number_of_blocks)).collect();
+    assert_eq!(ranges, vec![(699_000, 1_000), (700_000, 1), (700_000, 1), (700_000, 1_000)]);
+    let mut all = Vec::new();
+    let mut prev_first = 0;
+    for (i, r) in replies.iter().enumerate() {
+        assert!(r.first_blocknum >= prev_first, "BOLT 7: first_blocknum never decreases");
+        prev_first = r.first_blocknum;
+        assert_eq!(r.sync_complete, i + 1 == replies.len());
+        assert!(r
+            .short_channel_ids
+            .iter()
+            .all(|s| (r.first_blocknum..r.first_blocknum + r.number_of_blocks).contains(&s.block_height())));
+        // Every reply encodes whole and fits in a message.
+        let encoded = lightning_core::ln::wire::try_encode(r).expect("reply encodes");
+        assert!(encoded.len() <= 65535, "{} bytes", encoded.len());
+        all.extend(r.short_channel_ids.iter().map(|s| s.0));
+    }
+    let last = replies.last().unwrap();
+    assert_eq!(last.first_blocknum + last.number_of_blocks, 701_000);
+    assert_eq!(all, graph.read_only().short_channel_ids().collect::<Vec<_>>());
+}
+
+#[test]
+fn a_reply_too_long_for_a_message_is_not_encoded_truncated() {
+    use lightning_core::ln::msgs::ReplyChannelRange;
+    use lightning_core::ln::types::ShortChannelId;
+    let reply = ReplyChannelRange {
+        chain_hash: CHAIN,
+        first_blocknum: 0,
+        number_of_blocks: 1,
+        sync_complete: true,
+        short_channel_ids: (0..9000).map(ShortChannelId).collect(),
+        timestamps: None,
+        checksums: None,
+    };
+    assert!(lightning_core::ln::wire::try_encode(&reply).is_err());
+}
+
+#[test]
+fn only_the_first_few_peers_are_asked_for_all_gossip_when_no_time_is_known() {
+    use lightning_core::ln::msgs::GossipTimestampFilter;
+    let graph = NetworkGraph::new(CHAIN);
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let mut features = InitFeatures::empty();
+    features.set_gossip_queries_optional();
+    let peers: Vec<PublicKey> = (200..205).map(|i| TestNode::new(i).pubkey()).collect();
+    for peer in &peers {
+        sync.peer_connected(peer, &features);
+    }
+    let events = sync.get_and_clear_pending_gossip_events();
+    let sent_to = |peer: &PublicKey| -> Vec<GossipMessage> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                GossipSendEvent::SendToPeer { node_id, msg } if node_id == peer => Some(msg.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    for (i, peer) in peers.iter().enumerate() {
+        let msgs = sent_to(peer);
+        let Some(GossipMessage::GossipTimestampFilter(GossipTimestampFilter {
+            first_timestamp,
+            timestamp_range,
+            ..
+        })) = msgs.first()
+        else {
+            panic!("{msgs:?}")
+        };
+        if i < 3 {
+            assert_eq!((*first_timestamp, *timestamp_range), (0, u32::MAX), "peer {i}: everything");
+            assert!(matches!(msgs.get(1), Some(GossipMessage::QueryChannelRange(_))), "peer {i}");
+        } else {
+            assert_eq!((*first_timestamp, *timestamp_range), (u32::MAX, 0), "peer {i}: nothing relayed");
+            assert_eq!(msgs.len(), 1, "peer {i}: no full sync");
+        }
+    }
+    // Once a time is known, later peers are asked for the last hour.
+    graph.remove_stale_channels_and_tracking_with_time(1_000_000);
+    let late = TestNode::new(210).pubkey();
+    sync.peer_connected(&late, &features);
+    match &sync.get_and_clear_pending_gossip_events()[..] {
+        [GossipSendEvent::SendToPeer { msg: GossipMessage::GossipTimestampFilter(f), .. }] => {
+            assert_eq!((f.first_timestamp, f.timestamp_range), (1_000_000 - 3600, u32::MAX));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_second_query_before_the_first_is_answered_is_ignored() {
+    use lightning_core::ln::msgs::QueryChannelRange;
+    let (a, b, _) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    add_trusted_channel(&graph, a, b, (700_000 << 40) | 1, 1_000_000, Some(Policy::default()), None);
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let peer = TestNode::new(250).pubkey();
+    let query = QueryChannelRange {
+        chain_hash: CHAIN,
+        first_blocknum: 0,
+        number_of_blocks: u32::MAX,
+        query_option: None,
+    };
+    sync.handle_query_channel_range(&peer, &query).unwrap();
+    assert_eq!(sync.handle_query_channel_range(&peer, &query), Err(GossipError::QueryInProgress));
+    assert_eq!(drain_query_replies(&sync, &peer).len(), 1, "one answer");
+    // Once answered, the peer may ask again.
+    sync.handle_query_channel_range(&peer, &query).unwrap();
+    assert_eq!(drain_query_replies(&sync, &peer).len(), 1);
+}
+
+#[test]
+fn updates_older_than_the_pruning_limit_are_refused_and_not_relayed() {
+    let (a, b, _) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    graph.update_channel_from_announcement(&channel_announcement(a, b, 42, CHAIN), no_utxo()).unwrap();
+    let now = 1_700_000_000u64;
+    let limit = STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS;
+    let at = |t: u64| Policy { timestamp: t as u32, ..Default::default() };
+    // With no time known yet, any timestamp is taken.
+    graph.update_channel(&channel_update(a, b, 42, at(1_000), CHAIN)).unwrap();
+    graph.remove_stale_channels_and_tracking_with_time(now);
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let peer = TestNode::new(9).pubkey();
+    let stale = channel_update(a, b, 42, at(now - limit - 1), CHAIN);
+    assert_eq!(sync.handle_channel_update(Some(&peer), &stale), Err(GossipError::StaleUpdate));
+    assert_eq!(graph.update_channel_unsigned(&stale.contents), Err(GossipError::StaleUpdate));
+    assert!(sync.get_and_clear_pending_gossip_events().is_empty(), "nothing relayed");
+    // Right at the limit it is still fresh enough, and relayed.
+    let at_limit = channel_update(a, b, 42, at(now - limit), CHAIN);
+    sync.handle_channel_update(Some(&peer), &at_limit).unwrap();
+    assert!(matches!(
+        &sync.get_and_clear_pending_gossip_events()[..],
+        [GossipSendEvent::Broadcast { msg: GossipMessage::ChannelUpdate(_), .. }]
+    ));
+}
+
+#[test]
+fn a_channel_known_without_signatures_keeps_its_announcement_when_it_arrives() {
+    let (a, b, c) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    // As rapid gossip sync loads it: no signed announcement to serve.
+    add_trusted_channel(&graph, a, b, 42, 1_000_000, Some(Policy::default()), None);
+    assert!(graph.get_next_channel_announcement(0).is_none());
+    let ann = channel_announcement(a, b, 42, CHAIN);
+    graph.update_channel_from_announcement(&ann, no_utxo()).unwrap();
+    assert_eq!(graph.get_next_channel_announcement(0).unwrap().0, ann);
+    // What was learned before stays.
+    assert_eq!(graph.read_only().channel(42).unwrap().capacity_sats, Some(1_000_000));
+    assert_eq!(graph.update_channel_from_announcement(&ann, no_utxo()), Err(GossipError::DuplicateChannel));
+    // An announcement of that scid between other nodes is still refused.
+    let other = channel_announcement(a, c, 42, CHAIN);
+    assert_eq!(graph.update_channel_from_announcement(&other, no_utxo()), Err(GossipError::DuplicateChannel));
+    assert_eq!(graph.get_next_channel_announcement(0).unwrap().0, ann);
+}
+
+/// BOLT 7 (current text): no relayed gossip to any peer before it sends a
+/// `gossip_timestamp_filter`, with or without `gossip_queries`; a peer without
+/// `gossip_queries` is sent a filter asking only for its own gossip.
+#[test]
+fn peers_without_gossip_queries_get_relayed_gossip_only_once_they_ask() {
+    use lightning_core::ln::msgs::GossipTimestampFilter;
+    let (a, b, _) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    graph.update_channel_from_announcement(&channel_announcement(a, b, 42, CHAIN), no_utxo()).unwrap();
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let peer = TestNode::new(9).pubkey();
+    sync.peer_connected(&peer, &InitFeatures::empty());
+    match &sync.get_and_clear_pending_gossip_events()[..] {
+        [GossipSendEvent::SendToPeer { msg: GossipMessage::GossipTimestampFilter(f), node_id }] => {
+            assert_eq!(*node_id, peer);
+            assert_eq!((f.first_timestamp, f.timestamp_range), (u32::MAX, 0));
+        }
+        other => panic!("{other:?}"),
+    }
+    let update = GossipMessage::ChannelUpdate(channel_update(a, b, 42, Policy::default(), CHAIN));
+    assert!(!sync.should_forward_to(&peer, &update), "no filter received yet");
+    let filter = GossipTimestampFilter { chain_hash: CHAIN, first_timestamp: 0, timestamp_range: u32::MAX };
+    sync.handle_gossip_timestamp_filter(&peer, &filter).unwrap();
+    assert!(sync.should_forward_to(&peer, &update));
+}
+
+#[test]
+fn a_range_starting_past_the_largest_block_height_gets_no_ids() {
+    use lightning_core::ln::msgs::QueryChannelRange;
+    let (a, b, _) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    add_trusted_channel(&graph, a, b, 1, 1_000_000, Some(Policy::default()), None);
+    add_trusted_channel(&graph, a, b, (0xff_ffff << 40) | 1, 1_000_000, Some(Policy::default()), None);
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let peer = TestNode::new(250).pubkey();
+    for (first_blocknum, expected) in [(1 << 24, vec![]), ((1 << 24) - 1, vec![(0xff_ffff << 40) | 1])] {
+        let query =
+            QueryChannelRange { chain_hash: CHAIN, first_blocknum, number_of_blocks: 10, query_option: None };
+        sync.handle_query_channel_range(&peer, &query).unwrap();
+        match &drain_query_replies(&sync, &peer)[..] {
+            [GossipMessage::ReplyChannelRange(r)] => {
+                assert!(r.sync_complete);
+                assert_eq!((r.first_blocknum, r.number_of_blocks), (first_blocknum, 10));
+                assert_eq!(r.short_channel_ids.iter().map(|s| s.0).collect::<Vec<_>>(), expected);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

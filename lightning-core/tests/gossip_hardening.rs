@@ -106,17 +106,19 @@ fn non_minimal_features_are_verified_and_relayed_as_signed() {
             query_flags: None,
         };
         sync.handle_query_short_channel_ids(&peer, &query).unwrap();
-        let replies: Vec<Vec<u8>> = sync
-            .get_and_clear_pending_gossip_events()
-            .into_iter()
-            .filter_map(|e| match e {
-                GossipSendEvent::SendToPeer {
-                    msg: msg @ (GossipMessage::ChannelAnnouncement(_) | GossipMessage::NodeAnnouncement(_)),
-                    ..
-                } => Some(msg.encode_with_type()),
+        let mut replies: Vec<Vec<u8>> = Vec::new();
+        loop {
+            let batch = sync.get_next_query_replies(&peer);
+            if batch.is_empty() {
+                break;
+            }
+            replies.extend(batch.into_iter().filter_map(|msg| match msg {
+                GossipMessage::ChannelAnnouncement(_) | GossipMessage::NodeAnnouncement(_) => {
+                    Some(msg.encode_with_type())
+                }
                 _ => None,
-            })
-            .collect();
+            }));
+        }
         assert_eq!(replies, vec![with_type(256, &ann_bytes), with_type(257, &node_bytes)]);
     }
 

@@ -7,12 +7,23 @@
 mod routing_util;
 
 use lightning_core::bitcoin::blockdata::constants::ChainHash;
-use lightning_core::ln::msgs::{ErroringMessageHandler, IgnoringMessageHandler};
+use lightning_core::bitcoin::secp256k1::PublicKey;
+use lightning_core::events::{MessageSendEvent, MessageSendEventsProvider};
+use lightning_core::ln::features::{InitFeatures, NodeFeatures};
+use lightning_core::ln::msgs::gossip::{QUERY_OPTION_CHECKSUMS, QUERY_OPTION_TIMESTAMPS};
+use lightning_core::ln::msgs::{
+    BaseMessageHandler, ChannelAnnouncement, ChannelUpdate, ErroringMessageHandler, IgnoringMessageHandler,
+    Init, LightningError, NodeAnnouncement, QueryChannelRange, QueryShortChannelIds, RoutingMessageHandler,
+};
+use lightning_core::ln::peer_handler::OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES;
 use lightning_core::ln::peer_handler::{MessageHandler, PeerManager, SocketDescriptor};
+use lightning_core::ln::types::ShortChannelId;
+use lightning_core::routing::gossip::GossipMessage;
 use lightning_core::routing::gossip::{NetworkGraph, P2PGossipSync};
 use lightning_core::routing::utxo::NoUtxoLookup;
 use lightning_core::sign::KeysManager;
 use lightning_core::util::logger::NullLogger;
+use lightning_core::util::ser::{decode_exact, Writeable};
 use routing_util::*;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
@@ -24,6 +35,12 @@ const CHAIN: ChainHash = ChainHash::REGTEST;
 struct Pipe {
     id: u8,
     sent: Arc<Mutex<Vec<u8>>>,
+    /// Bytes the socket still takes (`None`: no limit).
+    room: Arc<Mutex<Option<usize>>>,
+}
+
+fn pipe(id: u8) -> Pipe {
+    Pipe { id, sent: Arc::new(Mutex::new(Vec::new())), room: Arc::new(Mutex::new(None)) }
 }
 impl PartialEq for Pipe {
     fn eq(&self, o: &Self) -> bool {
@@ -38,8 +55,13 @@ impl Hash for Pipe {
 }
 impl SocketDescriptor for Pipe {
     fn send_data(&mut self, data: &[u8], _: bool) -> usize {
-        self.sent.lock().unwrap().extend_from_slice(data);
-        data.len()
+        let mut room = self.room.lock().unwrap();
+        let n = room.map_or(data.len(), |r| r.min(data.len()));
+        if let Some(r) = room.as_mut() {
+            *r -= n;
+        }
+        self.sent.lock().unwrap().extend_from_slice(&data[..n]);
+        n
     }
     fn disconnect_socket(&mut self) {}
 }
@@ -48,16 +70,85 @@ type Gossip = P2PGossipSync<Arc<NetworkGraph>, NoUtxoLookup>;
 type Pm = PeerManager<
     Pipe,
     Arc<ErroringMessageHandler>,
-    Arc<Gossip>,
+    Arc<Counting>,
     IgnoringMessageHandler,
     KeysManager,
     NullLogger,
 >;
 
+/// A node's gossip handler that records every gossip message it receives.
+struct Counting {
+    inner: Gossip,
+    received: Mutex<Vec<GossipMessage>>,
+}
+impl std::ops::Deref for Counting {
+    type Target = Gossip;
+    fn deref(&self) -> &Gossip {
+        &self.inner
+    }
+}
+impl Counting {
+    /// How many messages of this wire type were received.
+    fn count(&self, type_id: u16) -> usize {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.encode_with_type()[..2] == type_id.to_be_bytes())
+            .count()
+    }
+    fn take_received(&self) -> Vec<GossipMessage> {
+        std::mem::take(&mut *self.received.lock().unwrap())
+    }
+}
+impl MessageSendEventsProvider for Counting {
+    fn get_and_clear_pending_msg_events(&self) -> Vec<MessageSendEvent> {
+        self.inner.get_and_clear_pending_msg_events()
+    }
+}
+impl BaseMessageHandler for Counting {
+    fn peer_connected(&self, id: PublicKey, init: &Init, inbound: bool) -> Result<(), ()> {
+        BaseMessageHandler::peer_connected(&self.inner, id, init, inbound)
+    }
+    fn peer_disconnected(&self, id: PublicKey) {
+        BaseMessageHandler::peer_disconnected(&self.inner, id)
+    }
+    fn provided_node_features(&self) -> NodeFeatures {
+        self.inner.provided_node_features()
+    }
+    fn provided_init_features(&self, id: PublicKey) -> InitFeatures {
+        self.inner.provided_init_features(id)
+    }
+}
+impl RoutingMessageHandler for Counting {
+    fn handle_gossip_message(&self, from: PublicKey, msg: GossipMessage) -> Result<(), LightningError> {
+        self.received.lock().unwrap().push(msg.clone());
+        self.inner.handle_gossip_message(from, msg)
+    }
+    fn get_next_channel_announcement(
+        &self, starting_scid: u64,
+    ) -> Option<(ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>)> {
+        RoutingMessageHandler::get_next_channel_announcement(&self.inner, starting_scid)
+    }
+    fn get_next_node_announcement(&self, starting_point: Option<&PublicKey>) -> Option<NodeAnnouncement> {
+        RoutingMessageHandler::get_next_node_announcement(&self.inner, starting_point)
+    }
+    fn should_forward_to(&self, peer: &PublicKey, msg: &GossipMessage) -> bool {
+        RoutingMessageHandler::should_forward_to(&self.inner, peer, msg)
+    }
+    fn get_next_query_replies(&self, their_node_id: &PublicKey) -> Vec<GossipMessage> {
+        RoutingMessageHandler::get_next_query_replies(&self.inner, their_node_id)
+    }
+    fn processing_queue_high(&self) -> bool {
+        RoutingMessageHandler::processing_queue_high(&self.inner)
+    }
+}
+
 fn node(seed: u8, graph: Arc<NetworkGraph>) -> Pm {
+    let gossip = P2PGossipSync::new(graph, None::<NoUtxoLookup>);
     let handlers = MessageHandler {
         chan_handler: Arc::new(ErroringMessageHandler::new()),
-        route_handler: Arc::new(P2PGossipSync::new(graph, None::<NoUtxoLookup>)),
+        route_handler: Arc::new(Counting { inner: gossip, received: Mutex::new(Vec::new()) }),
         custom_message_handler: IgnoringMessageHandler,
     };
     PeerManager::new(handlers, CHAIN, KeysManager::new(&[seed; 32], 0, 0), NullLogger).unwrap()
@@ -119,10 +210,13 @@ fn pump(a: &Pm, pa: &mut Pipe, b: &Pm, pb: &mut Pipe) {
 fn empty_node_learns_the_graph_over_the_peer_manager() {
     let graph_a = Arc::new(signed_graph(300));
     let graph_b = Arc::new(NetworkGraph::new(CHAIN));
+    // B knows the time, so its gossip_timestamp_filter asks only for the last
+    // hour (nothing of A's graph, whose timestamps are around 1,000): the
+    // graph can only come through B's queries.
+    graph_b.remove_stale_channels_and_tracking_with_time(100_000);
     let a = node(1, graph_a.clone());
     let b = node(2, graph_b.clone());
-    let mut pa = Pipe { id: 1, sent: Arc::new(Mutex::new(Vec::new())) };
-    let mut pb = Pipe { id: 2, sent: Arc::new(Mutex::new(Vec::new())) };
+    let (mut pa, mut pb) = (pipe(1), pipe(2));
     let act_one = b.new_outbound_connection(a.our_node_id(), pb.clone(), None).unwrap();
     a.new_inbound_connection(pa.clone(), None).unwrap();
     a.read_event(&mut pa, &act_one).unwrap();
@@ -130,6 +224,14 @@ fn empty_node_learns_the_graph_over_the_peer_manager() {
 
     assert_eq!(a.list_peers().len(), 1);
     assert!(a.list_peers()[0].init_features.supports_gossip_queries());
+    let (ha, hb) = (&a.handlers().route_handler, &b.handlers().route_handler);
+    assert_eq!(ha.count(265), 1, "B sent its gossip_timestamp_filter");
+    assert_eq!(ha.count(263), 1, "B sent one query_channel_range");
+    assert_eq!(hb.count(264), 1, "A answered it with one reply_channel_range (300 ids)");
+    assert_eq!(ha.count(261), 1, "B asked for the 300 channels in one query_short_channel_ids");
+    assert_eq!(hb.count(262), 1, "A ended its answer");
+    assert_eq!(hb.count(256), 300, "each channel_announcement came once, as an answer");
+    assert_eq!(hb.count(258), 600);
     let (ra, rb) = (graph_a.read_only(), graph_b.read_only());
     assert_eq!(rb.channel_count(), 300);
     for scid in ra.short_channel_ids().collect::<Vec<_>>() {
@@ -151,7 +253,7 @@ fn fresh_gossip_is_relayed_to_peers_but_not_back_to_its_origin() {
     let graph = Arc::new(signed_graph(2));
     let (a, b, c) =
         (node(1, graph.clone()), node(2, Arc::new(signed_graph(2))), node(3, Arc::new(signed_graph(2))));
-    let p = |id| Pipe { id, sent: Arc::new(Mutex::new(Vec::new())) };
+    let p = pipe;
     let (mut ab, mut ba, mut bc, mut cb) = (p(1), p(2), p(3), p(4));
     let act = a.new_outbound_connection(b.our_node_id(), ab.clone(), None).unwrap();
     b.new_inbound_connection(ba.clone(), None).unwrap();
@@ -185,4 +287,115 @@ fn fresh_gossip_is_relayed_to_peers_but_not_back_to_its_origin() {
     };
     assert_eq!(fee_at(b.handlers().route_handler.network_graph()), 7, "b learned the update");
     assert_eq!(fee_at(c.handlers().route_handler.network_graph()), 7, "c got it relayed from b");
+}
+
+/// Connects `b` to `a` and runs the connection until it is quiet.
+fn connect(a: &Pm, pa: &mut Pipe, b: &Pm, pb: &mut Pipe) {
+    let act_one = b.new_outbound_connection(a.our_node_id(), pb.clone(), None).unwrap();
+    a.new_inbound_connection(pa.clone(), None).unwrap();
+    a.read_event(pa, &act_one).unwrap();
+    pump(a, pa, b, pb);
+}
+
+#[test]
+fn many_queries_in_one_read_hold_bounded_memory_and_are_answered_once() {
+    // A: 300 signed channels plus 20,000 unsigned ones, 20 per block.
+    let graph_a = signed_graph(300);
+    let ends: Vec<TestNode> = (100..=160).map(TestNode::new).collect();
+    let p = Policy { timestamp: 900, ..Default::default() };
+    for i in 0..20_000u64 {
+        let (x, y) = (ends[(i % 61) as usize], ends[((i % 61 + 1 + (i / 61) % 60) % 61) as usize]);
+        let scid = ((600_000 + i / 20) << 40) | (i % 20);
+        add_trusted_channel(&graph_a, x, y, scid, 1_000_000, Some(p), Some(p));
+    }
+    let all_scids: Vec<u64> = graph_a.read_only().short_channel_ids().collect();
+    assert_eq!(all_scids.len(), 20_300);
+    // B already has the same graph and knows the time: the connection's own
+    // sync asks for nothing more.
+    let graph_b: NetworkGraph = decode_exact(&graph_a.encode()).unwrap();
+    graph_b.remove_stale_channels_and_tracking_with_time(100_000);
+    let (a, b) = (node(1, Arc::new(graph_a)), node(2, Arc::new(graph_b)));
+    let (mut pa, mut pb) = (pipe(1), pipe(2));
+    connect(&a, &mut pa, &b, &mut pb);
+    let (ha, hb) = (&a.handlers().route_handler, &b.handlers().route_handler);
+    ha.take_received();
+    hb.take_received();
+
+    // B packs 40 full channel range queries (each answered by ~490 KB of
+    // replies) and 5 queries for 100 signed channels each into one read.
+    let range = QueryChannelRange {
+        chain_hash: CHAIN,
+        first_blocknum: 0,
+        number_of_blocks: u32::MAX,
+        query_option: Some(QUERY_OPTION_TIMESTAMPS | QUERY_OPTION_CHECKSUMS),
+    };
+    let signed: Vec<ShortChannelId> =
+        all_scids.iter().filter(|s| *s >> 40 >= 700_000).map(|s| ShortChannelId(*s)).collect();
+    assert_eq!(signed.len(), 300);
+    let by_id = QueryShortChannelIds {
+        chain_hash: CHAIN,
+        short_channel_ids: signed[..100].to_vec(),
+        query_flags: None,
+    };
+    for _ in 0..40 {
+        assert_eq!(b.broadcast_gossip(&lightning_core::ln::wire::encode(&range), None), 1);
+    }
+    for _ in 0..5 {
+        assert_eq!(b.broadcast_gossip(&lightning_core::ln::wire::encode(&by_id), None), 1);
+    }
+    let attack = std::mem::take(&mut *pb.sent.lock().unwrap());
+    assert!(attack.len() <= 8 * 1024, "{} bytes", attack.len());
+
+    // A's socket to B takes nothing for now: what A queues is what it holds.
+    let bound = OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES + 65_535 + 2 * 1024;
+    *pa.room.lock().unwrap() = Some(0);
+    a.read_event(&mut pa, &attack).unwrap();
+    a.process_events();
+    let held = a.outbound_queue_bytes(&b.our_node_id()).unwrap();
+    assert!(held > 0 && held <= bound, "A holds {held} bytes for B (bound {bound})");
+
+    // Now the socket drains 16 KiB at a time; A never holds more.
+    let mut max_held = held;
+    for round in 0.. {
+        assert!(round < 10_000, "never drained");
+        *pa.room.lock().unwrap() = Some(16 * 1024);
+        a.write_buffer_space_avail(&mut pa).unwrap();
+        a.process_events();
+        max_held = max_held.max(a.outbound_queue_bytes(&b.our_node_id()).unwrap());
+        let to_b = std::mem::take(&mut *pa.sent.lock().unwrap());
+        if to_b.is_empty() {
+            break;
+        }
+        b.read_event(&mut pb, &to_b).unwrap();
+        b.process_events();
+        let to_a = std::mem::take(&mut *pb.sent.lock().unwrap());
+        if !to_a.is_empty() {
+            a.read_event(&mut pa, &to_a).unwrap();
+        }
+    }
+    assert!(max_held <= bound, "A held up to {max_held} bytes for B (bound {bound})");
+
+    // The first query of each kind was answered in full; the others, sent
+    // before their predecessor's answer was complete, were ignored.
+    let received = hb.take_received();
+    let replies: Vec<_> = received
+        .iter()
+        .filter_map(|m| match m {
+            GossipMessage::ReplyChannelRange(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replies.len(), 8, "20,300 ids at most 2,600 per reply");
+    let mut ids = Vec::new();
+    for (i, r) in replies.iter().enumerate() {
+        assert_eq!(r.sync_complete, i + 1 == replies.len());
+        assert_eq!(r.timestamps.as_ref().unwrap().len(), r.short_channel_ids.len());
+        assert_eq!(r.checksums.as_ref().unwrap().len(), r.short_channel_ids.len());
+        ids.extend(r.short_channel_ids.iter().map(|s| s.0));
+    }
+    assert_eq!(ids, all_scids, "every channel exactly once, in order");
+    let count = |t: u16| received.iter().filter(|m| m.encode_with_type()[..2] == t.to_be_bytes()).count();
+    assert_eq!(count(262), 1, "one reply_short_channel_ids_end");
+    assert_eq!(count(256), 100, "the first query's 100 announcements");
+    assert_eq!(count(258), 200, "and their 200 updates");
 }

@@ -17,6 +17,7 @@ use lightning_core::routing::scoring::{
     ProbabilisticScoringFeeParameters, ScoreUpdate,
 };
 use lightning_core::sync::Mutex;
+use lightning_core::util::logger::{Level, Logger, NullLogger, Record};
 use lightning_core::util::ser::{decode_exact, Writeable};
 use routing_util::*;
 
@@ -49,6 +50,7 @@ fn route(graph: &NetworkGraph, payer: TestNode, p: &RouteParameters) -> Result<R
         p,
         &graph.read_only(),
         None,
+        &NullLogger,
         &FixedPenaltyScorer::with_penalty(0),
         &(),
         &[0; 32],
@@ -97,7 +99,7 @@ fn fees_and_cltv_are_exact_per_hop() {
 
 fn route_with_seed(graph: &NetworkGraph, p: &RouteParameters, seed: u8) -> Route {
     let scorer = FixedPenaltyScorer::with_penalty(0);
-    find_route(&n(1).node_id(), p, &graph.read_only(), None, &scorer, &(), &[seed; 32]).unwrap()
+    find_route(&n(1).node_id(), p, &graph.read_only(), None, &NullLogger, &scorer, &(), &[seed; 32]).unwrap()
 }
 
 #[test]
@@ -359,6 +361,7 @@ fn first_hops_replace_the_payers_graph_channels() {
         &params(n(4), amount),
         &g.read_only(),
         Some(&hops),
+        &NullLogger,
         &scorer,
         &(),
         &[0; 32],
@@ -377,6 +380,7 @@ fn first_hops_replace_the_payers_graph_channels() {
         &params(n(60), amount),
         &g.read_only(),
         Some(&[&direct]),
+        &NullLogger,
         &scorer,
         &(),
         &[0; 32],
@@ -386,7 +390,16 @@ fn first_hops_replace_the_payers_graph_channels() {
     assert_eq!(r.total_fees_msat(), 0);
     // No usable first hop at all.
     assert_eq!(
-        find_route(&n(1).node_id(), &params(n(4), amount), &g.read_only(), Some(&[]), &scorer, &(), &[0; 32]),
+        find_route(
+            &n(1).node_id(),
+            &params(n(4), amount),
+            &g.read_only(),
+            Some(&[]),
+            &NullLogger,
+            &scorer,
+            &(),
+            &[0; 32]
+        ),
         Err(RouteError::PayerHasNoChannels)
     );
 }
@@ -401,7 +414,7 @@ fn probabilistic_scorer_learns_from_failures_and_forgets_with_time() {
     let sp = ProbabilisticScoringFeeParameters::default();
     let p = params(n(4), 50_000_000);
     let find = |s: &ProbabilisticScorer| {
-        find_route(&n(1).node_id(), &p, &g.read_only(), None, s, &sp, &[0; 32]).unwrap()
+        find_route(&n(1).node_id(), &p, &g.read_only(), None, &NullLogger, s, &sp, &[0; 32]).unwrap()
     };
     let first = find(&scorer);
     let failed_scid = first.paths[0].hops[1].short_channel_id;
@@ -519,7 +532,7 @@ fn avoided_channels_are_never_used_even_as_a_last_resort() {
     let mut score_params = ProbabilisticScoringFeeParameters::default();
     score_params.manual_avoid_channels.insert(23);
     let find = |g: &NetworkGraph, p: &RouteParameters, sp: &ProbabilisticScoringFeeParameters| {
-        find_route(&n(1).node_id(), p, &g.read_only(), None, &scorer, sp, &[0; 32])
+        find_route(&n(1).node_id(), p, &g.read_only(), None, &NullLogger, &scorer, sp, &[0; 32])
     };
     // 23 is the only way from 1 to 5.
     assert_eq!(find(&chain_graph(), &params(n(5), 1_000), &score_params), Err(RouteError::NoRouteFound));
@@ -545,4 +558,49 @@ fn avoided_channels_are_never_used_even_as_a_last_resort() {
     let mut score_params = ProbabilisticScoringFeeParameters::default();
     score_params.manual_avoid_channels.insert(56);
     assert_eq!(find(&g, &p, &score_params), Err(RouteError::NoRouteFound));
+}
+
+/// Keeps every record's level and text.
+#[derive(Default)]
+struct RecordingLogger(std::sync::Mutex<Vec<(Level, String)>>);
+impl Logger for RecordingLogger {
+    fn log(&self, record: Record<'_>) {
+        self.0.lock().unwrap().push((record.level, record.args.to_string()));
+    }
+}
+
+#[test]
+fn each_search_logs_one_line_with_its_outcome() {
+    let g = chain_graph();
+    let logger = RecordingLogger::default();
+    let scorer = FixedPenaltyScorer::with_penalty(0);
+    let mut p = params(n(5), 1_234_567);
+    p.payment_params.max_shadow_cltv_expiry_delta_offset = 0;
+    find_route(&n(1).node_id(), &p, &g.read_only(), None, &logger, &scorer, &(), &[0; 32]).unwrap();
+    let err = find_route(
+        &n(1).node_id(),
+        &params(n(60), 1_000),
+        &g.read_only(),
+        None,
+        &logger,
+        &scorer,
+        &(),
+        &[0; 32],
+    )
+    .unwrap_err();
+    let records = std::mem::take(&mut *logger.0.lock().unwrap());
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0].0, Level::Debug);
+    assert!(records[0].1.starts_with("Found a route"), "{}", records[0].1);
+    assert!(records[0].1.contains("1 path(s), 4 hop(s), 4718 msat fee, CLTV delta 208"), "{}", records[0].1);
+    assert_eq!(records[1].0, Level::Debug);
+    assert!(records[1].1.starts_with("No route"), "{}", records[1].1);
+    assert!(records[1].1.ends_with(&err.to_string()), "{} / {err}", records[1].1);
+
+    // The default router logs through the logger it is given.
+    let locked = Mutex::new(ProbabilisticScorer::default());
+    let router = DefaultRouter::new(&g, &locked, ProbabilisticScoringFeeParameters::default(), [7; 32])
+        .with_logger(&logger);
+    router.find_route(&n(1).node_id(), &params(n(5), 10_000), None).unwrap();
+    assert_eq!(logger.0.lock().unwrap().len(), 1);
 }

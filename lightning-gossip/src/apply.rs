@@ -146,10 +146,14 @@ impl<'a> RapidGossipSync<'a> {
             scid = scid.checked_add(BigSize::read(&mut r)?.0).ok_or(GraphSyncError::ScidOverflow)?;
             let index_1 = BigSize::read(&mut r)?.0;
             let mut index_2 = BigSize::read(&mut r)?.0;
+            let mut capacity_sats = None;
             if version >= 2 && index_2 & (1 << 63) != 0 {
                 index_2 &= !(1 << 63);
-                // Extra data (the funding amount first); not needed by the graph.
-                read_u16_len_bytes(&mut r)?;
+                // Extra data: the funding amount in satoshis first (an 8-byte
+                // big-endian integer), then anything we skip.
+                let extra = read_u16_len_bytes(&mut r)?;
+                capacity_sats =
+                    extra.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
             }
             let node = |i: u64| node_ids.get(i as usize).copied().ok_or(GraphSyncError::InvalidNodeIndex);
             let (n1, n2) = (node(index_1)?, node(index_2)?);
@@ -159,7 +163,7 @@ impl<'a> RapidGossipSync<'a> {
                 features,
                 n1,
                 n2,
-                None,
+                capacity_sats,
             );
             match result {
                 Ok(()) => stats.channels_applied += 1,

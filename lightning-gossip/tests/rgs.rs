@@ -211,7 +211,8 @@ fn incremental_snapshot_on_top_of_a_full_one() {
     let (full, _) = build_snapshot(&server, 0, t1);
     RapidGossipSync::new(&client).update_network_graph_no_std(&full, t1 as u64).unwrap();
 
-    // A day later: new channels, changed policies, a channel closed.
+    // A day later: new channels and changed policies. (No channel closes: a
+    // snapshot cannot carry removals; clients prune closed channels themselves.)
     add_random_channels(&server, 1000..1300, 200, 99, t2 - 10);
     let scids: Vec<u64> = server.read_only().short_channel_ids().take(50).collect();
     for (i, scid) in scids.iter().enumerate() {
@@ -349,4 +350,52 @@ fn version_2_details_are_parsed_and_skipped_safely() {
     assert!(info.features.supports_gossip_queries());
     assert_eq!(info.addresses.len(), 1);
     assert_eq!(graph.read_only().channel(900).unwrap().one_to_two.unwrap().htlc_maximum_msat, 1_000_000);
+}
+
+/// A hand-made v2 snapshot whose announcements carry funding amounts in their
+/// extra data (the builder writes v1 only): the capacities reach the graph,
+/// unknown trailing extra data is skipped, and an announcement without extra
+/// data (or too short a blob) has no capacity.
+#[test]
+fn version_2_funding_amounts_become_channel_capacities() {
+    let latest = 1_700_000_000u32;
+    let mut s = Vec::new();
+    s.extend_from_slice(b"LDK\x02");
+    s.extend_from_slice(ChainHash::BITCOIN.as_bytes());
+    s.extend_from_slice(&latest.to_be_bytes());
+    s.push(0); // no default node features
+    s.extend_from_slice(&2u32.to_be_bytes());
+    for i in [1, 2] {
+        let mut k = *node(i).as_slice();
+        k[0] |= 0b0100_0000; // no details
+        s.extend_from_slice(&k);
+    }
+    s.extend_from_slice(&3u32.to_be_bytes());
+    // scid 900: 2,500,000 sat, then 2 unknown bytes.
+    s.extend_from_slice(&[0, 0]);
+    BigSize(900).write(&mut s).unwrap();
+    BigSize(0).write(&mut s).unwrap();
+    BigSize(1 | (1 << 63)).write(&mut s).unwrap();
+    s.extend_from_slice(&[0, 10]);
+    s.extend_from_slice(&2_500_000u64.to_be_bytes());
+    s.extend_from_slice(&[0xee, 0xff]);
+    // scid 901: no extra data.
+    s.extend_from_slice(&[0, 0]);
+    BigSize(1).write(&mut s).unwrap();
+    BigSize(0).write(&mut s).unwrap();
+    BigSize(1).write(&mut s).unwrap();
+    // scid 902: a 3-byte blob, too short to hold an amount.
+    s.extend_from_slice(&[0, 0]);
+    BigSize(1).write(&mut s).unwrap();
+    BigSize(0).write(&mut s).unwrap();
+    BigSize(1 | (1 << 63)).write(&mut s).unwrap();
+    s.extend_from_slice(&[0, 3, 1, 2, 3]);
+    s.extend_from_slice(&0u32.to_be_bytes()); // no updates
+    let graph = NetworkGraph::new(ChainHash::BITCOIN);
+    let stats = RapidGossipSync::new(&graph).update_network_graph_no_std(&s, latest as u64).unwrap();
+    assert_eq!(stats.channels_applied, 3);
+    let ro = graph.read_only();
+    assert_eq!(ro.channel(900).unwrap().capacity_sats, Some(2_500_000));
+    assert_eq!(ro.channel(901).unwrap().capacity_sats, None);
+    assert_eq!(ro.channel(902).unwrap().capacity_sats, None);
 }

@@ -195,11 +195,28 @@ pub fn write<M: Type + Writeable, W: Write>(message: &M, w: &mut W) -> Result<()
     message.write(w)
 }
 
-/// Encodes `message` with its type prefix.
-pub fn encode<M: Type + Writeable>(message: &M) -> Vec<u8> {
+/// Encodes `message` with its type prefix, or fails if it cannot be written
+/// (for example a field longer than its length prefix allows).
+pub fn try_encode<M: Type + Writeable>(message: &M) -> Result<Vec<u8>, io::Error> {
     let mut out = Vec::with_capacity(2 + message.serialized_length());
-    let _ = write(message, &mut out);
-    out
+    write(message, &mut out)?;
+    Ok(out)
+}
+
+/// Encodes `message` with its type prefix.
+///
+/// For a message that cannot be written (a bug in whoever built it) this
+/// panics in debug builds and returns an empty vector in release builds,
+/// never a truncated message; the `PeerManager` drops empty messages. Use
+/// [`try_encode`] to handle the error.
+pub fn encode<M: Type + Writeable>(message: &M) -> Vec<u8> {
+    match try_encode(message) {
+        Ok(out) => out,
+        Err(e) => {
+            debug_assert!(false, "message of type {} cannot be encoded: {e:?}", M::TYPE);
+            Vec::new()
+        }
+    }
 }
 
 impl<C: CustomMessage> Writeable for Message<C> {

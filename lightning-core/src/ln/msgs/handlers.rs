@@ -87,6 +87,13 @@ pub trait RoutingMessageHandler: BaseMessageHandler {
     /// Whether `peer` wants `msg` relayed to it (its `gossip_timestamp_filter`
     /// covers it).
     fn should_forward_to(&self, peer: &PublicKey, msg: &GossipMessage) -> bool;
+    /// The next messages answering `their_node_id`'s gossip queries, empty
+    /// when nothing is being answered. The `PeerManager` calls it only while
+    /// the peer's send buffer has room, so answers are built as they drain.
+    fn get_next_query_replies(&self, their_node_id: &PublicKey) -> Vec<GossipMessage> {
+        let _ = their_node_id;
+        Vec::new()
+    }
     /// True while the handler has a backlog (for example of signature checks):
     /// the `PeerManager` then stops reading gossip from peers.
     fn processing_queue_high(&self) -> bool;
@@ -190,6 +197,9 @@ macro_rules! impl_base_for_pointers {
             }
             fn should_forward_to(&self, peer: &PublicKey, msg: &GossipMessage) -> bool {
                 (**self).should_forward_to(peer, msg)
+            }
+            fn get_next_query_replies(&self, their_node_id: &PublicKey) -> Vec<GossipMessage> {
+                (**self).get_next_query_replies(their_node_id)
             }
             fn processing_queue_high(&self) -> bool {
                 (**self).processing_queue_high()

@@ -16,12 +16,18 @@
 //! stop reading, gossip to forward is dropped above
 //! [`OUTBOUND_BUFFER_LIMIT_DROP_GOSSIP`] queued messages, and pings are no
 //! longer answered once [`OUTBOUND_BUFFER_HARD_LIMIT_BYTES`] are queued.
+//! Answers to a peer's gossip queries (and our graph walked to a peer that
+//! sent `gossip_timestamp_filter`) are pulled from the routing handler
+//! ([`RoutingMessageHandler::get_next_query_replies`]) only while the peer's
+//! queue holds fewer than [`OUTBOUND_BUFFER_LIMIT_READ_PAUSE`] messages and
+//! [`OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES`] bytes, so however many queries a
+//! peer sends, we hold at most about that plus one message for it.
 
 mod peer;
 
 pub use peer::{
     MAX_PING_TICKS_WHILE_ACTIVE, OUTBOUND_BUFFER_HARD_LIMIT_BYTES, OUTBOUND_BUFFER_LIMIT_DROP_GOSSIP,
-    OUTBOUND_BUFFER_LIMIT_READ_PAUSE,
+    OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES, OUTBOUND_BUFFER_LIMIT_READ_PAUSE,
 };
 
 use crate::events::MessageSendEvent;
@@ -444,6 +450,11 @@ where
     }
 
     fn enqueue_encoded(&self, peer: &mut Peer, encoded: &[u8]) {
+        if encoded.is_empty() {
+            // `wire::encode` of a message that could not be written.
+            log_debug!(self.logger, "Not sending a message that could not be encoded");
+            return;
+        }
         match peer.encryptor.encrypt_message(encoded) {
             Ok(bytes) => peer.queue_raw(bytes),
             // Only messages we build are encrypted; one that is too long or a
@@ -713,12 +724,25 @@ where
         }
     }
 
-    /// Moves the next items of our graph to a peer that asked for our gossip,
-    /// while its queue has room.
+    /// Moves the next answers to the peer's gossip queries, then the next items
+    /// of our graph to a peer that asked for our gossip, to its queue while it
+    /// has room: a peer's queries cost us at most a queue's worth of messages.
     fn fill_from_graph(&self, peer: &mut Peer) {
         let Some(their_node_id) = peer.their_node_id else { return };
+        if !peer.is_connected() {
+            return;
+        }
         let rh = &self.handlers.route_handler;
-        while peer.outbound.len() + peer.gossip_broadcast.len() < OUTBOUND_BUFFER_LIMIT_READ_PAUSE {
+        while peer.has_room_for_generated_gossip() {
+            let replies = rh.get_next_query_replies(&their_node_id);
+            if replies.is_empty() {
+                break;
+            }
+            for msg in replies {
+                self.enqueue_encoded(peer, &msg.encode_with_type());
+            }
+        }
+        while peer.has_room_for_generated_gossip() {
             let Some(cursor) = peer.gossip_cursor.take() else { return };
             let mut batch = Vec::new();
             let next = match cursor {
@@ -901,6 +925,17 @@ where
                 })
             })
             .collect()
+    }
+
+    /// Bytes queued for the peer with this node id and not yet taken by its
+    /// socket (encrypted messages, plus gossip waiting to be forwarded), or
+    /// `None` if no such peer is connected. For monitoring back-pressure.
+    pub fn outbound_queue_bytes(&self, node_id: &PublicKey) -> Option<usize> {
+        let descriptor = self.node_id_to_descriptor.lock().get(node_id).cloned()?;
+        let peers = self.peers.read();
+        let peer = peers.get(&descriptor)?.lock();
+        let forwarded: usize = peer.gossip_broadcast.iter().map(Vec::len).sum();
+        Some(peer.outbound_bytes.saturating_sub(peer.outbound_first_offset).saturating_add(forwarded))
     }
 
     /// The connected peer with this node id.

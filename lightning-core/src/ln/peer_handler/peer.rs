@@ -17,6 +17,9 @@ pub const OUTBOUND_BUFFER_LIMIT_DROP_GOSSIP: usize = 24;
 /// pings: a peer cannot make us hold more than about this for it (plus one
 /// message), however many pings it packs into one read.
 pub const OUTBOUND_BUFFER_HARD_LIMIT_BYTES: usize = 1024 * 1024;
+/// Bytes of encrypted data queued for a peer beyond which no more answers to
+/// its gossip queries (or walk of our graph) are generated until it drains.
+pub const OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES: usize = 256 * 1024;
 /// Timer ticks a peer may take to answer a ping while it is still sending us
 /// other messages (its pong may be queued behind them).
 pub const MAX_PING_TICKS_WHILE_ACTIVE: u8 = 4;
@@ -143,6 +146,13 @@ impl Peer {
     /// True if reading from the socket should pause until the queue drains.
     pub(super) fn should_pause_read(&self) -> bool {
         self.outbound.len() > OUTBOUND_BUFFER_LIMIT_READ_PAUSE
+    }
+
+    /// True if the queue has room for gossip we generate for this peer only
+    /// (answers to its queries, our graph walked to it).
+    pub(super) fn has_room_for_generated_gossip(&self) -> bool {
+        self.outbound.len() + self.gossip_broadcast.len() < OUTBOUND_BUFFER_LIMIT_READ_PAUSE
+            && self.outbound_bytes < OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES
     }
 
     /// True if gossip to forward should be dropped rather than queued.

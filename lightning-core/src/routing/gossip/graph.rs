@@ -506,7 +506,7 @@ impl NetworkGraph {
         let scid = c.short_channel_id.0;
         let (node_one, node_two) = (NodeId::from_pubkey(&c.node_id_1), NodeId::from_pubkey(&c.node_id_2));
         {
-            let data = self.data.read();
+            let mut data = self.data.write();
             if data.removed_channels.contains_key(&scid) {
                 return Err(GossipError::FundingSpent);
             }
@@ -514,6 +514,18 @@ impl NetworkGraph {
                 let hot = &data.channels[idx as usize];
                 let same = data.nodes[hot.nodes[0] as usize].node_id == node_one
                     && data.nodes[hot.nodes[1] as usize].node_id == node_two;
+                if same {
+                    // A channel known without its signed announcement (from
+                    // rapid gossip sync or a partial announcement) keeps the
+                    // announcement once it arrives, to serve it to peers.
+                    let relayable =
+                        full.filter(|m| m.contents.excess_data.len() <= MAX_EXCESS_BYTES_FOR_RELAY);
+                    let cold = &mut data.cold[idx as usize];
+                    if let (None, Some(ann)) = (&cold.announcement, relayable) {
+                        cold.announcement = Some(Box::new(ann.clone()));
+                        return Ok(());
+                    }
+                }
                 if same || utxo_lookup.is_none() {
                     return Err(GossipError::DuplicateChannel);
                 }
@@ -692,6 +704,12 @@ impl NetworkGraph {
         let direction = c.direction() as usize;
         let (idx, node_id) = {
             let data = self.data.read();
+            // Once a time is known, an update older than the pruning limit
+            // would be pruned at once: refused (and so never relayed).
+            let now = data.last_known_time;
+            if now > 0 && u64::from(c.timestamp) < now.saturating_sub(STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS) {
+                return Err(GossipError::StaleUpdate);
+            }
             let Some(&idx) = data.channel_lookup.get(&c.short_channel_id.0) else {
                 if data.removed_channels.contains_key(&c.short_channel_id.0) {
                     return Err(GossipError::FundingSpent);

@@ -102,7 +102,11 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> RoutingMessageHandler for P
         P2PGossipSync::should_forward_to(self, peer, msg)
     }
 
+    fn get_next_query_replies(&self, their_node_id: &PublicKey) -> Vec<GossipMessage> {
+        P2PGossipSync::get_next_query_replies(self, their_node_id)
+    }
+
     fn processing_queue_high(&self) -> bool {
-        false
+        P2PGossipSync::processing_queue_high(self)
     }
 }

@@ -5,12 +5,15 @@
 //! - [`graph`]: the graph itself, every BOLT 7 acceptance check, UTXO checks,
 //!   pruning, and the read-only view the router uses.
 //! - [`ser`]: saving and loading a graph.
+//! - [`queries`]: answers to a peer's gossip queries, built as its send
+//!   buffer drains.
 //! - [`relay`]: the per-origin rate limit on relaying gossip.
 //! - [`sync`]: [`P2PGossipSync`], which answers gossip queries, asks peers for
 //!   what it lacks, and queues fresh announcements for broadcast.
 
 pub mod graph;
 mod handler;
+pub mod queries;
 pub mod relay;
 pub mod ser;
 pub mod sync;

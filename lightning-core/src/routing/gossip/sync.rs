@@ -16,6 +16,16 @@
 //! queue itself is bounded ([`MAX_PENDING_BROADCASTS`]); beyond that, fresh
 //! gossip is not relayed (counted in [`P2PGossipSync::dropped_broadcasts`]).
 //!
+//! Answers to a peer's queries are not queued: at most one answer of each
+//! kind is in progress per peer (a second query of a kind before the first is
+//! answered is ignored, as BOLT 7 forbids it), and the peer manager pulls its
+//! messages with [`P2PGossipSync::get_next_query_replies`] as the peer's send
+//! buffer drains (see [`crate::routing::gossip::queries`]). What is queued per
+//! peer is then bounded: our `gossip_timestamp_filter` and
+//! `query_channel_range` on connection, and one `query_short_channel_ids` at a
+//! time. [`P2PGossipSync::processing_queue_high`] reports a backlog of
+//! broadcasts or funding lookups, so the peer manager stops reading gossip.
+//!
 //! Before that, each origin's gossip goes through a rate limit
 //! ([`crate::routing::gossip::relay`]: per channel direction for
 //! `channel_update`s and per node for `node_announcement`s, a burst of 4 then
@@ -26,32 +36,24 @@
 
 use crate::ln::features::InitFeatures;
 use crate::ln::msgs::gossip::GossipMessage;
-use crate::ln::msgs::gossip::{
-    QUERY_FLAG_CHANNEL_ANNOUNCEMENT, QUERY_FLAG_CHANNEL_UPDATE_1, QUERY_FLAG_CHANNEL_UPDATE_2,
-    QUERY_FLAG_NODE_ANNOUNCEMENT_1, QUERY_FLAG_NODE_ANNOUNCEMENT_2, QUERY_OPTION_CHECKSUMS,
-    QUERY_OPTION_TIMESTAMPS,
-};
+use crate::ln::msgs::gossip::QUERY_OPTION_TIMESTAMPS;
 use crate::ln::msgs::{
     ChannelAnnouncement, ChannelUpdate, GossipTimestampFilter, NodeAnnouncement, QueryChannelRange,
     QueryShortChannelIds, ReplyChannelRange, ReplyShortChannelIdsEnd,
 };
 use crate::ln::types::ShortChannelId;
 use crate::prelude::*;
-use crate::routing::gossip::graph::{NetworkGraph, MAX_EXCESS_BYTES_FOR_RELAY};
+use crate::routing::gossip::graph::{NetworkGraph, MAX_EXCESS_BYTES_FOR_RELAY, MAX_PENDING_UTXO_CHECKS};
+use crate::routing::gossip::queries::{RangeReply, ScidReply};
 use crate::routing::gossip::types::{GossipError, NodeId};
 use crate::routing::utxo::UtxoLookup;
 use crate::sync::Mutex;
 use bitcoin::secp256k1::PublicKey;
-use core::ops::{Bound, Deref};
+use core::ops::Deref;
 
 /// At most this many broadcasts wait in the queue; more are dropped.
 pub const MAX_PENDING_BROADCASTS: usize = 4096;
-/// Short channel ids per `reply_channel_range` without TLVs (8 bytes each,
-/// within the 65535-byte message limit).
-pub const MAX_SCIDS_PER_REPLY: usize = 8000;
-/// Short channel ids per `reply_channel_range` carrying timestamps and
-/// checksums (24 bytes each).
-pub const MAX_SCIDS_PER_REPLY_WITH_TLVS: usize = 2600;
+pub use crate::routing::gossip::queries::{MAX_SCIDS_PER_REPLY, MAX_SCIDS_PER_REPLY_WITH_TLVS};
 /// Short channel ids asked for per `query_short_channel_ids`.
 pub const MAX_SCIDS_PER_QUERY: usize = 1000;
 /// The `gossip_timestamp_filter` sent on connection asks for gossip this
@@ -92,6 +94,10 @@ struct PeerState {
     awaiting_reply_end: bool,
     /// The peer's `gossip_timestamp_filter`.
     filter: Option<GossipTimestampFilter>,
+    /// Our answer to the peer's `query_channel_range`, in progress.
+    range_reply: Option<RangeReply>,
+    /// Our answer to the peer's `query_short_channel_ids`, in progress.
+    scid_reply: Option<ScidReply>,
 }
 
 #[derive(Debug, Default)]
@@ -210,14 +216,26 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
     }
 
     /// True if `peer` asked (with `gossip_timestamp_filter`) for gossip like
-    /// `msg`. Announcements pass any filter; updates must fall in its window.
+    /// `msg`: updates and node announcements must fall in its window. A
+    /// `channel_announcement` takes the timestamp of its channel's updates
+    /// (BOLT 7): it passes if either update falls in the window, or if the
+    /// channel has no update yet (a fresh announcement being relayed).
     pub fn should_forward_to(&self, peer: &PublicKey, msg: &GossipMessage) -> bool {
         let state = self.state.lock();
         let Some(filter) = state.peers.get(&NodeId::from_pubkey(peer)).and_then(|p| p.filter.as_ref()) else {
             return false;
         };
         match msg {
-            GossipMessage::ChannelAnnouncement(_) => true,
+            GossipMessage::ChannelAnnouncement(m) => {
+                let graph = self.network_graph.read_only();
+                let data = graph.data();
+                let Some(idx) = data.channel_lookup.get(&m.contents.short_channel_id.0) else {
+                    return true;
+                };
+                let dirs = &data.channels[*idx as usize].dirs;
+                !dirs.iter().any(|d| d.is_present())
+                    || dirs.iter().any(|d| d.is_present() && filter.matches(d.last_update))
+            }
             GossipMessage::ChannelUpdate(m) => filter.matches(m.contents.timestamp),
             GossipMessage::NodeAnnouncement(m) => filter.matches(m.contents.timestamp),
             _ => false,
@@ -271,33 +289,64 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
         Ok(())
     }
 
-    /// A peer connected. If it supports `gossip_queries`, asks it for the
-    /// channels of every block (on the first [`MAX_FULL_SYNC_PEERS`] such
-    /// peers) and, with a `gossip_timestamp_filter`, for gossip from the last
-    /// hour on (the time is the latest the caller passed to
-    /// [`NetworkGraph::remove_stale_channels_and_tracking_with_time`]).
+    /// A peer connected. If it supports `gossip_queries`, sends it a
+    /// `gossip_timestamp_filter` and, on the first [`MAX_FULL_SYNC_PEERS`] such
+    /// peers, asks it for the channels of every block. A peer without
+    /// `gossip_queries` gets a filter with `first_timestamp` `0xFFFFFFFF` and
+    /// `timestamp_range` 0 (BOLT 7), which asks only for its own gossip.
+    ///
+    /// Whatever the peer's features, we relay gossip to it only once it sent
+    /// us a `gossip_timestamp_filter` (BOLT 7: "MUST not send gossip it did
+    /// not generate itself, until it receives `gossip_timestamp_filter`").
+    ///
+    /// The filter asks for gossip from the last hour on when a time is known
+    /// (the latest the caller passed to
+    /// [`NetworkGraph::remove_stale_channels_and_tracking_with_time`]): older
+    /// gossip comes through the channel range query. With no time known, only
+    /// the full-sync peers are asked for all their gossip (`first_timestamp`
+    /// 0); the others get `first_timestamp` `0xFFFFFFFF` and `timestamp_range`
+    /// 0, which asks for nothing but their own gossip (BOLT 7 suggests this
+    /// "after the first few peers, in the assumption that propagation is
+    /// adequate").
     pub fn peer_connected(&self, their_node_id: &PublicKey, their_init_features: &InitFeatures) {
         let mut state = self.state.lock();
         state.peers.insert(NodeId::from_pubkey(their_node_id), PeerState::default());
+        let chain_hash = self.network_graph.chain_hash();
         if !their_init_features.supports_gossip_queries() {
+            // Not worth querying (BOLT 7): a filter that asks only for the
+            // gossip it generates itself.
+            self.send(
+                their_node_id,
+                GossipMessage::GossipTimestampFilter(GossipTimestampFilter {
+                    chain_hash,
+                    first_timestamp: u32::MAX,
+                    timestamp_range: 0,
+                }),
+            );
             return;
         }
-        let chain_hash = self.network_graph.chain_hash();
-        // Older gossip comes through the channel range query; the filter asks
-        // for what is fresh. With no time known yet (the caller has not
-        // pruned), everything is asked for.
+        let full_sync = state.full_syncs_requested < MAX_FULL_SYNC_PEERS;
+        if full_sync {
+            state.full_syncs_requested += 1;
+        }
         let now = self.network_graph.data.read().last_known_time;
-        let first_timestamp = now.saturating_sub(GOSSIP_FILTER_LOOKBACK_SECS);
+        let (first_timestamp, timestamp_range) = if now > 0 {
+            let first = now.saturating_sub(GOSSIP_FILTER_LOOKBACK_SECS);
+            (u32::try_from(first).unwrap_or(u32::MAX), u32::MAX)
+        } else if full_sync {
+            (0, u32::MAX)
+        } else {
+            (u32::MAX, 0)
+        };
         self.send(
             their_node_id,
             GossipMessage::GossipTimestampFilter(GossipTimestampFilter {
                 chain_hash,
-                first_timestamp: u32::try_from(first_timestamp).unwrap_or(u32::MAX),
-                timestamp_range: u32::MAX,
+                first_timestamp,
+                timestamp_range,
             }),
         );
-        if state.full_syncs_requested < MAX_FULL_SYNC_PEERS {
-            state.full_syncs_requested += 1;
+        if full_sync {
             self.send(
                 their_node_id,
                 GossipMessage::QueryChannelRange(QueryChannelRange {
@@ -328,92 +377,58 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
         Ok(())
     }
 
-    /// Answers a `query_channel_range` with one or more `reply_channel_range`,
-    /// with timestamps and checksums if asked for. For another chain, one
-    /// empty reply with `sync_complete` false.
+    /// Starts answering a `query_channel_range` with one or more
+    /// `reply_channel_range` (timestamps and checksums if asked for; for
+    /// another chain, one empty reply with `sync_complete` false). The replies
+    /// are built one at a time by [`Self::get_next_query_replies`] as the
+    /// peer's send buffer drains. A query that comes while the previous one is
+    /// still being answered is ignored ([`GossipError::QueryInProgress`]): BOLT 7
+    /// forbids it.
     pub fn handle_query_channel_range(
         &self, their_node_id: &PublicKey, msg: &QueryChannelRange,
     ) -> Result<(), GossipError> {
         let chain_hash = self.network_graph.chain_hash();
-        if msg.chain_hash != chain_hash || msg.number_of_blocks == 0 {
-            self.send(
-                their_node_id,
-                GossipMessage::ReplyChannelRange(ReplyChannelRange {
-                    chain_hash: msg.chain_hash,
-                    first_blocknum: msg.first_blocknum,
-                    number_of_blocks: msg.number_of_blocks,
-                    sync_complete: false,
-                    short_channel_ids: Vec::new(),
-                    timestamps: None,
-                    checksums: None,
-                }),
-            );
-            return if msg.chain_hash != chain_hash { Err(GossipError::WrongChain) } else { Ok(()) };
+        let mut state = self.state.lock();
+        let peer = state.peers.entry(NodeId::from_pubkey(their_node_id)).or_default();
+        if peer.range_reply.is_some() {
+            return Err(GossipError::QueryInProgress);
         }
-        let option = msg.query_option.unwrap_or(0);
-        let (want_ts, want_cs) =
-            (option & QUERY_OPTION_TIMESTAMPS != 0, option & QUERY_OPTION_CHECKSUMS != 0);
-        let per_reply = if want_ts || want_cs { MAX_SCIDS_PER_REPLY_WITH_TLVS } else { MAX_SCIDS_PER_REPLY };
-        // Block heights have 24 bits: a range ending past them is open-ended.
-        let start = (msg.first_blocknum.min(1 << 24) as u64) << 40;
-        let end = if msg.end_blocknum() >= 1 << 24 {
-            Bound::Unbounded
-        } else {
-            Bound::Excluded((msg.end_blocknum() as u64) << 40)
-        };
-        // (ids, timestamps, checksums) per reply.
-        type Batch = (Vec<ShortChannelId>, Vec<(u32, u32)>, Vec<(u32, u32)>);
-        let mut batches: Vec<Batch> = Vec::new();
-        {
-            let graph = self.network_graph.read_only();
-            let data = graph.data();
-            let mut current = (Vec::new(), Vec::new(), Vec::new());
-            for (scid, idx) in data.channel_lookup.range((Bound::Included(start), end)) {
-                // Start a new batch only at a block boundary, so that one block's
-                // channels are never split across replies.
-                let block = (*scid >> 40) as u32;
-                if current.0.len() >= per_reply
-                    && current.0.last().map(|s: &ShortChannelId| s.block_height()) != Some(block)
-                {
-                    batches.push(core::mem::take(&mut current));
-                }
-                let hot = &data.channels[*idx as usize];
-                let cold = &data.cold[*idx as usize];
-                current.0.push(ShortChannelId(*scid));
-                if want_ts {
-                    current.1.push((hot.dirs[0].last_update, hot.dirs[1].last_update));
-                }
-                if want_cs {
-                    let cs = |d: usize| cold.updates[d].as_ref().map_or(0, |u| u.contents.checksum());
-                    current.2.push((cs(0), cs(1)));
-                }
-            }
-            batches.push(current);
-        }
-        let count = batches.len();
-        let mut first_blocknum = msg.first_blocknum;
-        for (i, (ids, ts, cs)) in batches.into_iter().enumerate() {
-            let last = i + 1 == count;
-            let end_block = if last {
-                msg.end_blocknum()
-            } else {
-                ids.last().map_or(first_blocknum, |s| s.block_height().saturating_add(1))
-            };
-            self.send(
-                their_node_id,
-                GossipMessage::ReplyChannelRange(ReplyChannelRange {
-                    chain_hash,
-                    first_blocknum,
-                    number_of_blocks: end_block.saturating_sub(first_blocknum),
-                    sync_complete: last,
-                    short_channel_ids: ids,
-                    timestamps: want_ts.then_some(ts),
-                    checksums: want_cs.then_some(cs),
-                }),
-            );
-            first_blocknum = end_block;
+        peer.range_reply = Some(RangeReply::new(msg, chain_hash));
+        if msg.chain_hash != chain_hash {
+            return Err(GossipError::WrongChain);
         }
         Ok(())
+    }
+
+    /// The next messages answering `their_node_id`'s queries in progress
+    /// (one `reply_channel_range`, or what answers the next channel of a
+    /// `query_short_channel_ids`), empty when none is in progress. The peer
+    /// manager calls it while the peer's send buffer has room, so that a peer
+    /// makes us hold at most one reply of each kind at a time.
+    pub fn get_next_query_replies(&self, their_node_id: &PublicKey) -> Vec<GossipMessage> {
+        let mut state = self.state.lock();
+        let Some(peer) = state.peers.get_mut(&NodeId::from_pubkey(their_node_id)) else {
+            return Vec::new();
+        };
+        if peer.range_reply.is_none() && peer.scid_reply.is_none() {
+            return Vec::new();
+        }
+        let graph = self.network_graph.read_only();
+        if let Some(range) = peer.range_reply.as_mut() {
+            let (reply, done) = range.next_reply(graph.data());
+            if done {
+                peer.range_reply = None;
+            }
+            return vec![GossipMessage::ReplyChannelRange(reply)];
+        }
+        if let Some(scids) = peer.scid_reply.as_mut() {
+            let (messages, done) = scids.next_messages(graph.data());
+            if done {
+                peer.scid_reply = None;
+            }
+            return messages;
+        }
+        Vec::new()
     }
 
     /// A `reply_channel_range`: remembers the channels we lack (or whose
@@ -481,87 +496,35 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
         Ok(())
     }
 
-    /// Answers a `query_short_channel_ids`: for each known channel, the
-    /// announcement, the updates and the two node announcements (each node
-    /// once per query), as the query flags ask (everything without flags),
-    /// then `reply_short_channel_ids_end`. For another chain, only the end
-    /// with `full_information` false.
+    /// Starts answering a `query_short_channel_ids`: for each known channel,
+    /// the announcement, the updates and the two node announcements (each
+    /// node once per query), as the query flags ask (everything without
+    /// flags), then `reply_short_channel_ids_end`, built as the peer's send
+    /// buffer drains (see [`Self::get_next_query_replies`]). For another chain,
+    /// or flags that do not match the ids, only the end with
+    /// `full_information` false. A query while the previous one is still being
+    /// answered is ignored ([`GossipError::QueryInProgress`]).
     pub fn handle_query_short_channel_ids(
         &self, their_node_id: &PublicKey, msg: &QueryShortChannelIds,
     ) -> Result<(), GossipError> {
         let chain_hash = self.network_graph.chain_hash();
+        let mut state = self.state.lock();
+        let peer = state.peers.entry(NodeId::from_pubkey(their_node_id)).or_default();
+        if peer.scid_reply.is_some() {
+            return Err(GossipError::QueryInProgress);
+        }
+        peer.scid_reply = Some(ScidReply::new(msg.clone(), chain_hash));
         if msg.chain_hash != chain_hash {
-            self.send(
-                their_node_id,
-                GossipMessage::ReplyShortChannelIdsEnd(ReplyShortChannelIdsEnd {
-                    chain_hash: msg.chain_hash,
-                    full_information: false,
-                }),
-            );
             return Err(GossipError::WrongChain);
         }
-        if let Some(flags) = &msg.query_flags {
-            if flags.len() != msg.short_channel_ids.len() {
-                // BOLT 7: one flag per id; a malformed query still gets its end.
-                self.send(
-                    their_node_id,
-                    GossipMessage::ReplyShortChannelIdsEnd(ReplyShortChannelIdsEnd {
-                        chain_hash,
-                        full_information: false,
-                    }),
-                );
-                return Ok(());
-            }
-        }
-        let mut out = Vec::new();
-        {
-            let graph = self.network_graph.read_only();
-            let data = graph.data();
-            let mut sent_nodes = BTreeSet::new();
-            let all = QUERY_FLAG_CHANNEL_ANNOUNCEMENT
-                | QUERY_FLAG_CHANNEL_UPDATE_1
-                | QUERY_FLAG_CHANNEL_UPDATE_2
-                | QUERY_FLAG_NODE_ANNOUNCEMENT_1
-                | QUERY_FLAG_NODE_ANNOUNCEMENT_2;
-            for (i, scid) in msg.short_channel_ids.iter().enumerate() {
-                let flags = msg.query_flags.as_ref().and_then(|f| f.get(i).copied()).unwrap_or(all);
-                let Some(idx) = data.channel_lookup.get(&scid.0) else { continue };
-                let hot = &data.channels[*idx as usize];
-                let cold = &data.cold[*idx as usize];
-                if flags & QUERY_FLAG_CHANNEL_ANNOUNCEMENT != 0 {
-                    if let Some(ann) = &cold.announcement {
-                        out.push(GossipMessage::ChannelAnnouncement((**ann).clone()));
-                    }
-                }
-                for (dir, bit) in [(0, QUERY_FLAG_CHANNEL_UPDATE_1), (1, QUERY_FLAG_CHANNEL_UPDATE_2)] {
-                    if flags & bit != 0 {
-                        if let Some(upd) = &cold.updates[dir] {
-                            out.push(GossipMessage::ChannelUpdate((**upd).clone()));
-                        }
-                    }
-                }
-                for (dir, bit) in [(0, QUERY_FLAG_NODE_ANNOUNCEMENT_1), (1, QUERY_FLAG_NODE_ANNOUNCEMENT_2)] {
-                    let node = &data.nodes[hot.nodes[dir] as usize];
-                    if flags & bit != 0 && sent_nodes.insert(hot.nodes[dir]) {
-                        if let Some(ann) =
-                            node.announcement.as_ref().and_then(|a| a.announcement_message.as_ref())
-                        {
-                            out.push(GossipMessage::NodeAnnouncement(ann.clone()));
-                        }
-                    }
-                }
-            }
-        }
-        for m in out {
-            self.send(their_node_id, m);
-        }
-        self.send(
-            their_node_id,
-            GossipMessage::ReplyShortChannelIdsEnd(ReplyShortChannelIdsEnd {
-                chain_hash,
-                full_information: true,
-            }),
-        );
         Ok(())
+    }
+
+    /// True while gossip waits to be taken (broadcasts, or funding outputs
+    /// being looked up) beyond half of what is kept: the peer manager then
+    /// stops reading from peers until it drains.
+    pub fn processing_queue_high(&self) -> bool {
+        self.pending_events.lock().len() >= MAX_PENDING_BROADCASTS / 2
+            || self.network_graph.pending_utxo_check_count() >= MAX_PENDING_UTXO_CHECKS / 2
     }
 }

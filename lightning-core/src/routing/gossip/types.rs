@@ -205,6 +205,13 @@ pub enum GossipError {
     HtlcMaximumAboveCapacity,
     /// A `dont_forward` update: private to the channel peers, not gossip.
     DontForward,
+    /// A query of a kind we are still answering for this peer (BOLT 7: the
+    /// peer must wait for the whole answer); ignored.
+    QueryInProgress,
+    /// A `channel_update` older than
+    /// [`STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS`](crate::routing::gossip::STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS)
+    /// before the latest time the caller passed in (it would be pruned).
+    StaleUpdate,
 }
 
 impl GossipError {
@@ -238,6 +245,8 @@ impl fmt::Display for GossipError {
             GossipError::FundingSpent => "funding output spent",
             GossipError::HtlcMaximumAboveCapacity => "htlc_maximum_msat above capacity",
             GossipError::DontForward => "dont_forward update",
+            GossipError::QueryInProgress => "query while the previous one is being answered",
+            GossipError::StaleUpdate => "update older than the pruning limit",
         };
         f.write_str(text)
     }

@@ -40,9 +40,11 @@ pub use types::{
     DEFAULT_MAX_TOTAL_CLTV_EXPIRY_DELTA, MAX_PATH_LENGTH,
 };
 
+use crate::log_debug;
 use crate::routing::gossip::{NetworkGraph, NodeId, ReadOnlyNetworkGraph};
 use crate::routing::scoring::ScoreLookUp;
 use crate::sync::Mutex;
+use crate::util::logger::{Logger, NullLogger};
 use core::ops::Deref;
 
 /// Finds a route from `payer` for `route_params` over `network_graph`.
@@ -53,16 +55,48 @@ use core::ops::Deref;
 /// adds noise of up to 5 % to each hop's cost, so that near-equal paths are
 /// picked at random, and a shadow route CLTV offset to each path's final hop
 /// (see [`random`]); the same seed always gives the same route.
-pub fn find_route<S: ScoreLookUp>(
+///
+/// Each search logs one line to `logger` at [`Level::Debug`]: the route found
+/// (paths, hops, fee, CLTV) or why none was.
+///
+/// [`Level::Debug`]: crate::util::logger::Level::Debug
+#[allow(clippy::too_many_arguments)]
+pub fn find_route<S: ScoreLookUp, L: Logger + ?Sized>(
     payer: &NodeId, route_params: &RouteParameters, network_graph: &ReadOnlyNetworkGraph<'_>,
-    first_hops: Option<&[&FirstHop]>, scorer: &S, score_params: &S::ScoreParams,
+    first_hops: Option<&[&FirstHop]>, logger: &L, scorer: &S, score_params: &S::ScoreParams,
     random_seed_bytes: &[u8; 32],
 ) -> Result<Route, RouteError> {
     let data = network_graph.data();
     let noise_key = random::noise_key(random_seed_bytes);
-    let mut route =
-        search::find_route_inner(payer, route_params, data, first_hops, scorer, score_params, noise_key)?;
+    let payee = &route_params.payment_params.payee_pubkey;
+    let amount_msat = route_params.final_value_msat;
+    let mut route = match search::find_route_inner(
+        payer,
+        route_params,
+        data,
+        first_hops,
+        scorer,
+        score_params,
+        noise_key,
+    ) {
+        Ok(route) => route,
+        Err(e) => {
+            log_debug!(logger, "No route from {} to {} for {} msat: {}", payer, payee, amount_msat, e);
+            return Err(e);
+        }
+    };
     random::add_shadow_cltv_offset(&mut route, route_params, data, random_seed_bytes);
+    log_debug!(
+        logger,
+        "Found a route from {} to {} for {} msat: {} path(s), {} hop(s), {} msat fee, CLTV delta {}",
+        payer,
+        payee,
+        amount_msat,
+        route.paths.len(),
+        route.paths.iter().map(|p| p.hops.len()).sum::<usize>(),
+        route.total_fees_msat(),
+        route.paths.iter().map(|p| p.total_cltv_expiry_delta()).max().unwrap_or(0)
+    );
     Ok(route)
 }
 
@@ -104,33 +138,58 @@ impl<R: Router + ?Sized> Router for alloc::sync::Arc<R> {
 ///
 /// `G` and `SP` are anything that dereferences to the graph and the locked
 /// scorer: references (`&NetworkGraph`) or shared pointers
-/// (`Arc<NetworkGraph>`), as the owner needs.
-pub struct DefaultRouter<G, SP, S>
+/// (`Arc<NetworkGraph>`), as the owner needs. Searches log to `L`
+/// ([`NullLogger`] unless [`DefaultRouter::with_logger`] gives one).
+pub struct DefaultRouter<G, SP, S, L = NullLogger>
 where
     G: Deref<Target = NetworkGraph>,
     SP: Deref<Target = Mutex<S>>,
     S: ScoreLookUp,
+    L: Logger,
 {
     network_graph: G,
     scorer: SP,
     score_params: S::ScoreParams,
     random_seed_bytes: [u8; 32],
     calls: Mutex<u64>,
+    logger: L,
 }
 
-impl<G, SP, S> DefaultRouter<G, SP, S>
+impl<G, SP, S> DefaultRouter<G, SP, S, NullLogger>
 where
     G: Deref<Target = NetworkGraph>,
     SP: Deref<Target = Mutex<S>>,
     S: ScoreLookUp,
 {
-    /// A router over `network_graph` scoring with `scorer` and `score_params`.
+    /// A router over `network_graph` scoring with `scorer` and `score_params`,
+    /// logging nothing.
     pub fn new(
         network_graph: G, scorer: SP, score_params: S::ScoreParams, random_seed_bytes: [u8; 32],
     ) -> Self {
-        DefaultRouter { network_graph, scorer, score_params, random_seed_bytes, calls: Mutex::new(0) }
+        DefaultRouter {
+            network_graph,
+            scorer,
+            score_params,
+            random_seed_bytes,
+            calls: Mutex::new(0),
+            logger: NullLogger,
+        }
     }
 
+    /// The same router, logging each search to `logger`.
+    pub fn with_logger<L: Logger>(self, logger: L) -> DefaultRouter<G, SP, S, L> {
+        let DefaultRouter { network_graph, scorer, score_params, random_seed_bytes, calls, .. } = self;
+        DefaultRouter { network_graph, scorer, score_params, random_seed_bytes, calls, logger }
+    }
+}
+
+impl<G, SP, S, L> DefaultRouter<G, SP, S, L>
+where
+    G: Deref<Target = NetworkGraph>,
+    SP: Deref<Target = Mutex<S>>,
+    S: ScoreLookUp,
+    L: Logger,
+{
     /// The graph the router searches.
     pub fn network_graph(&self) -> &NetworkGraph {
         &self.network_graph
@@ -153,11 +212,12 @@ where
     }
 }
 
-impl<G, SP, S> Router for DefaultRouter<G, SP, S>
+impl<G, SP, S, L> Router for DefaultRouter<G, SP, S, L>
 where
     G: Deref<Target = NetworkGraph>,
     SP: Deref<Target = Mutex<S>>,
     S: ScoreLookUp,
+    L: Logger,
 {
     fn find_route(
         &self, payer: &NodeId, route_params: &RouteParameters, first_hops: Option<&[&FirstHop]>,
@@ -168,6 +228,6 @@ where
         let seed = self.next_seed();
         let graph = self.network_graph.read_only();
         let scorer = self.scorer.lock();
-        find_route(payer, route_params, &graph, first_hops, &*scorer, &self.score_params, &seed)
+        find_route(payer, route_params, &graph, first_hops, &self.logger, &*scorer, &self.score_params, &seed)
     }
 }
