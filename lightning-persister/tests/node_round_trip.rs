@@ -141,6 +141,8 @@ fn start_up_refuses_a_manager_whose_monitor_is_missing_or_behind() {
     // A stored update is damaged: the error names its file.
     let mut damaged = saved.clone();
     damaged[20] ^= 4;
+    // Opening the store dropped the update directory the removal left empty.
+    fs::create_dir_all(last_update.parent().expect("parent")).expect("namespace directory");
     fs::write(&last_update, &damaged).expect("damage");
     let Err(err) = net.start(0) else { panic!("accepted") };
     match &err {

@@ -155,7 +155,7 @@ where
     /// Called about once a minute: as funder, moves each channel's
     /// commitment feerate to the current estimate when it drifted by more
     /// than 20%; forgets resolved payments after
-    /// [`IDEMPOTENCY_TIMEOUT_TICKS`](super::IDEMPOTENCY_TIMEOUT_TICKS) ticks
+    /// [`IDEMPOTENCY_TIMEOUT_TICKS`] ticks
     /// and disconnected peers with nothing left (no channel, no request).
     pub fn timer_tick_occurred(&self) {
         self.process_monitor_events();

@@ -8,8 +8,8 @@
 //! into one read, would let a peer make us hold memory without bound. Instead
 //! [`P2PGossipSync`](super::P2PGossipSync) keeps at most one answer of each
 //! kind in progress per peer (BOLT 7: a peer must not send another query of a
-//! kind before the previous one is answered) as a cursor ([`RangeReply`],
-//! [`ScidReply`]), and the peer manager asks for the next message only when
+//! kind before the previous one is answered) as a cursor (`RangeReply`,
+//! `ScidReply`), and the peer manager asks for the next message only when
 //! the peer's queue has room.
 
 use crate::ln::msgs::gossip::{
