@@ -312,7 +312,19 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         let agreed = self.close_state.last_sent_fee_satoshis == Some(msg.fee_satoshis);
         let in_range =
             msg.fee_satoshis >= our_range.min_fee_satoshis && msg.fee_satoshis <= our_range.max_fee_satoshis;
-        if agreed || in_range {
+        // Legacy negotiation (no `fee_range`): each side moves strictly
+        // between the two last proposals; once no fee is left between them,
+        // we take theirs, and taking it is agreeing (the peer, seeing its
+        // own fee back, broadcasts and may say nothing more).
+        let legacy_counter = if msg.fee_range.is_none() {
+            let previous = self.close_state.last_sent_fee_satoshis.unwrap_or(our_fee);
+            let mid = previous / 2 + msg.fee_satoshis / 2 + (previous % 2 + msg.fee_satoshis % 2) / 2;
+            Some(if mid == previous || mid == msg.fee_satoshis { msg.fee_satoshis } else { mid })
+        } else {
+            None
+        };
+        let converged = legacy_counter == Some(msg.fee_satoshis);
+        if agreed || in_range || converged {
             let reply =
                 if agreed { None } else { Some(self.sign_closing_tx(&tx, msg.fee_satoshis, our_range)?) };
             let our_sig = self.signer.sign_closing_transaction(&tx).map_err(signer_error)?;
@@ -340,17 +352,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                 }
                 msg.fee_satoshis.clamp(low, high)
             }
-            None => {
-                // Legacy negotiation: move strictly between the two last
-                // proposals.
-                let previous = self.close_state.last_sent_fee_satoshis.unwrap_or(our_fee);
-                let mid = (previous + msg.fee_satoshis) / 2;
-                if mid == previous || mid == msg.fee_satoshis {
-                    msg.fee_satoshis
-                } else {
-                    mid
-                }
-            }
+            None => legacy_counter.unwrap_or(our_fee),
         };
         let reply = self.sign_closing(counter, our_range)?;
         self.close_state.last_sent_fee_satoshis = Some(counter);

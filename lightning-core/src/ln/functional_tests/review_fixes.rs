@@ -393,3 +393,75 @@ fn inbound_channel_request_can_be_rejected() {
     // An unknown request is an error.
     assert!(net.nodes[1].node.reject_inbound_channel(&ChannelId([9; 32]), &node_0).is_err());
 }
+
+/// A legacy peer (no `fee_range`) that moves its fee by one satoshi from our
+/// counter-proposal: no fee is left between the two, so taking its fee is
+/// agreeing, and we close and broadcast rather than wait for a message the
+/// peer (seeing its own fee back) need not send.
+#[test]
+fn legacy_fee_negotiation_closes_once_no_fee_is_left_between_the_proposals() {
+    use crate::sign::{ChannelSigner, SignerProvider};
+
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    let (node_0, node_1) = (net.nodes[0].node_id, net.nodes[1].node_id);
+    net.nodes[0].node.close_channel(&chan, &node_1).unwrap();
+    for i in 0..2 {
+        for ev in net.nodes[i].msgs() {
+            net.deliver(i, ev);
+        }
+    }
+    // Node 0's own closing_signed is dropped: a copy of its signer speaks
+    // for it, as a legacy peer.
+    let _ = net.nodes[0].msgs();
+    let (keys_id, value, params) = net.nodes[0]
+        .node
+        .with_funded_channel(&node_1, &chan, |c| {
+            (c.signer().channel_keys_id(), c.channel_value_satoshis(), c.channel_parameters().clone())
+        })
+        .unwrap();
+    let mut twin =
+        crate::sign::KeysManager::new(&net.nodes[0].seed, 42, 0).derive_channel_signer(value, keys_id);
+    twin.provide_channel_parameters(&params).unwrap();
+    let legacy = |fee_satoshis: u64| {
+        let tx = net.nodes[1]
+            .node
+            .with_funded_channel(&node_0, &chan, |c| {
+                c.closing_transaction_variant(fee_satoshis, ClosingVariant::BothLimits)
+            })
+            .unwrap()
+            .unwrap();
+        msgs::ClosingSigned {
+            channel_id: chan,
+            fee_satoshis,
+            signature: twin.sign_closing_transaction(&tx).unwrap(),
+            fee_range: None,
+        }
+    };
+
+    // Far above what node 1 accepts: it counters between the two.
+    net.nodes[1].node.handle_closing_signed(node_0, &legacy(50_000));
+    let counter = match &net.nodes[1].msgs()[..] {
+        [MessageSendEvent::SendClosingSigned { msg, .. }] => msg.fee_satoshis,
+        other => panic!("{other:?}"),
+    };
+    assert!(counter < 50_000);
+    assert!(net.nodes[1].broadcaster.take().is_empty());
+
+    // One satoshi above its counter: nothing is left between them.
+    net.nodes[1].node.handle_closing_signed(node_0, &legacy(counter + 1));
+    let msgs = net.nodes[1].msgs();
+    assert!(
+        matches!(&msgs[..], [MessageSendEvent::SendClosingSigned { msg, .. }] if msg.fee_satoshis == counter + 1),
+        "{msgs:?}"
+    );
+    let broadcast = net.nodes[1].broadcaster.take();
+    assert_eq!(broadcast.len(), 1, "node 1 closes on the agreed fee");
+    let paid_out: u64 = broadcast[0].output.iter().map(|o| o.value.to_sat()).sum();
+    assert_eq!(paid_out, 1_000_000 - (counter + 1));
+    assert!(net.nodes[1].events().iter().any(|e| matches!(
+        e,
+        Event::ChannelClosed { channel_id, reason: ClosureReason::CooperativeClosure, .. } if *channel_id == chan
+    )));
+}
