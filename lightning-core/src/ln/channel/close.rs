@@ -308,23 +308,58 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         let Some(tx) = tx else {
             return close("closing_signed signature is invalid");
         };
+        // BOLT 2: "if one of the outputs in the closing transaction is below
+        // the dust limit for its `scriptpubkey`: MUST fail the channel" (it
+        // would never relay).
+        if tx.transaction().output.iter().any(|o| o.value < script_dust_limit(&o.script_pubkey)) {
+            return close("closing transaction output below the dust limit of its script");
+        }
         let (our_fee, our_range) = self.closing_fees(fee_estimator)?;
-        let agreed = self.close_state.last_sent_fee_satoshis == Some(msg.fee_satoshis);
-        let in_range =
-            msg.fee_satoshis >= our_range.min_fee_satoshis && msg.fee_satoshis <= our_range.max_fee_satoshis;
-        // Legacy negotiation (no `fee_range`): each side moves strictly
-        // between the two last proposals; once no fee is left between them,
-        // we take theirs, and taking it is agreeing (the peer, seeing its
-        // own fee back, broadcasts and may say nothing more).
-        let legacy_counter = if msg.fee_range.is_none() {
-            let previous = self.close_state.last_sent_fee_satoshis.unwrap_or(our_fee);
-            let mid = previous / 2 + msg.fee_satoshis / 2 + (previous % 2 + msg.fee_satoshis % 2) / 2;
-            Some(if mid == previous || mid == msg.fee_satoshis { msg.fee_satoshis } else { mid })
-        } else {
-            None
+        let last_sent = self.close_state.last_sent_fee_satoshis;
+        let agreed = last_sent == Some(msg.fee_satoshis);
+        let (accept, counter) = match msg.fee_range {
+            Some(theirs) => {
+                let low = theirs.min_fee_satoshis.max(our_range.min_fee_satoshis);
+                let high = theirs.max_fee_satoshis.min(our_range.max_fee_satoshis);
+                if low > high {
+                    return Err(ChannelError::Warn("closing_signed fee ranges do not overlap".into()));
+                }
+                let in_overlap = (low..=high).contains(&msg.fee_satoshis);
+                if agreed {
+                    (true, msg.fee_satoshis)
+                } else if self.is_outbound {
+                    // BOLT 2, the funder: "if `fee_satoshis` is not in the
+                    // overlap between the sent and received `fee_range`: MUST
+                    // fail the channel; otherwise: MUST reply with the same
+                    // `fee_satoshis`".
+                    if !in_overlap {
+                        return close("closing_signed fee is outside the overlap of both fee ranges");
+                    }
+                    (true, msg.fee_satoshis)
+                } else if last_sent.is_some() {
+                    // The fundee, having proposed: "if `fee_satoshis` is not
+                    // the same as the value it sent: MUST fail the channel".
+                    return close("closing_signed fee differs from the one we proposed");
+                } else {
+                    // The fundee's first answer: a fee in the overlap (theirs
+                    // if it is in it, which agrees).
+                    (in_overlap, msg.fee_satoshis.clamp(low, high))
+                }
+            }
+            None => {
+                // Legacy negotiation: each side moves strictly between the
+                // two last proposals; once no fee is left between them we
+                // take theirs, and taking it is agreeing (the peer, seeing its
+                // own fee back, broadcasts and may say nothing more).
+                let in_range =
+                    (our_range.min_fee_satoshis..=our_range.max_fee_satoshis).contains(&msg.fee_satoshis);
+                let previous = last_sent.unwrap_or(our_fee);
+                let mid = previous / 2 + msg.fee_satoshis / 2 + (previous % 2 + msg.fee_satoshis % 2) / 2;
+                let counter = if mid == previous || mid == msg.fee_satoshis { msg.fee_satoshis } else { mid };
+                (agreed || in_range || counter == msg.fee_satoshis, counter)
+            }
         };
-        let converged = legacy_counter == Some(msg.fee_satoshis);
-        if agreed || in_range || converged {
+        if accept {
             let reply =
                 if agreed { None } else { Some(self.sign_closing_tx(&tx, msg.fee_satoshis, our_range)?) };
             let our_sig = self.signer.sign_closing_transaction(&tx).map_err(signer_error)?;
@@ -343,17 +378,6 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
             self.state = ChannelState::Closed;
             return Ok((reply, Some(signed)));
         }
-        let counter = match msg.fee_range {
-            Some(theirs) => {
-                let low = theirs.min_fee_satoshis.max(our_range.min_fee_satoshis);
-                let high = theirs.max_fee_satoshis.min(our_range.max_fee_satoshis);
-                if low > high {
-                    return Err(ChannelError::Warn("closing_signed fee ranges do not overlap".into()));
-                }
-                msg.fee_satoshis.clamp(low, high)
-            }
-            None => legacy_counter.unwrap_or(our_fee),
-        };
         let reply = self.sign_closing(counter, our_range)?;
         self.close_state.last_sent_fee_satoshis = Some(counter);
         Ok((Some(reply), None))
@@ -372,6 +396,18 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
             channel_id: self.channel_id,
             updates: vec![ChannelMonitorUpdateStep::CooperativeClose { closing_tx }],
         })
+    }
+}
+
+/// The smallest output value a closing transaction may pay to `script` and
+/// still relay (BOLT 3 "Dust Limits", Bitcoin Core's policy): 546 for P2PKH,
+/// 540 for P2SH, 294 for P2WPKH, 330 for P2WSH and P2TR, none for
+/// `OP_RETURN`.
+fn script_dust_limit(script: &bitcoin::Script) -> bitcoin::Amount {
+    if script.is_op_return() {
+        bitcoin::Amount::ZERO
+    } else {
+        script.minimal_non_dust()
     }
 }
 

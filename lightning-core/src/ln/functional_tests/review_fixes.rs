@@ -465,3 +465,164 @@ fn legacy_fee_negotiation_closes_once_no_fee_is_left_between_the_proposals() {
         Event::ChannelClosed { channel_id, reason: ClosureReason::CooperativeClosure, .. } if *channel_id == chan
     )));
 }
+
+/// A copy of `node`'s signer of channel `chan` with `peer`, to speak for it.
+fn twin_signer(net: &Network, node: usize, peer: usize, chan: ChannelId) -> crate::sign::InMemorySigner {
+    use crate::sign::{ChannelSigner, SignerProvider};
+    let (keys_id, value, params) = net.nodes[node]
+        .node
+        .with_funded_channel(&net.nodes[peer].node_id, &chan, |c| {
+            (c.signer().channel_keys_id(), c.channel_value_satoshis(), c.channel_parameters().clone())
+        })
+        .expect("funded channel");
+    let mut twin = crate::sign::KeysManager::new(&net.nodes[node].seed, 42, node as u32)
+        .derive_channel_signer(value, keys_id);
+    twin.provide_channel_parameters(&params).expect("same keys");
+    twin
+}
+
+/// `closing_signed` from `sender` (through its twin signer) to `receiver`,
+/// on the closing transaction as `receiver` builds it.
+fn closing_signed_from(
+    net: &Network, twin: &crate::sign::InMemorySigner, receiver: usize, sender: usize, chan: ChannelId,
+    fee_satoshis: u64, fee_range: Option<msgs::ClosingSignedFeeRange>,
+) -> msgs::ClosingSigned {
+    let tx = net.nodes[receiver]
+        .node
+        .with_funded_channel(&net.nodes[sender].node_id, &chan, |c| {
+            c.closing_transaction_variant(fee_satoshis, ClosingVariant::BothLimits)
+        })
+        .expect("funded channel")
+        .expect("closing transaction");
+    msgs::ClosingSigned {
+        channel_id: chan,
+        fee_satoshis,
+        signature: twin.sign_closing_transaction(&tx).expect("signs"),
+        fee_range,
+    }
+}
+
+/// Node 0 closes; both shutdowns are exchanged; node 0's first
+/// `closing_signed` is taken (returned) instead of delivered.
+fn start_close(net: &Network, chan: ChannelId) -> msgs::ClosingSigned {
+    net.nodes[0].node.close_channel(&chan, &net.nodes[1].node_id).unwrap();
+    for i in 0..2 {
+        for ev in net.nodes[i].msgs() {
+            net.deliver(i, ev);
+        }
+    }
+    match net.nodes[0].msgs().pop() {
+        Some(MessageSendEvent::SendClosingSigned { msg, .. }) => msg,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn funder_fails_a_closing_fee_outside_both_ranges() {
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    let proposal = start_close(&net, chan);
+    let ours = proposal.fee_range.expect("we send a fee_range");
+    let twin = twin_signer(&net, 1, 0, chan);
+    // The fundee answers with a fee above the overlap it was offered.
+    let theirs = msgs::ClosingSignedFeeRange { min_fee_satoshis: 0, max_fee_satoshis: 900_000 };
+    let answer = closing_signed_from(&net, &twin, 0, 1, chan, ours.max_fee_satoshis + 1, Some(theirs));
+    net.nodes[0].node.handle_closing_signed(net.nodes[1].node_id, &answer);
+    assert!(net.nodes[0].node.list_channels().is_empty());
+    assert!(net.nodes[0].events().iter().any(|e| matches!(
+        e,
+        Event::ChannelClosed { reason: ClosureReason::ProcessingError { err }, .. }
+            if err.contains("outside the overlap of both fee ranges")
+    )));
+    // In the overlap, the funder agrees at once.
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    let proposal = start_close(&net, chan);
+    let ours = proposal.fee_range.expect("fee_range");
+    let twin = twin_signer(&net, 1, 0, chan);
+    let fee = ours.min_fee_satoshis + 1;
+    let answer = closing_signed_from(&net, &twin, 0, 1, chan, fee, Some(ours));
+    net.nodes[0].node.handle_closing_signed(net.nodes[1].node_id, &answer);
+    let broadcast = net.nodes[0].broadcaster.take();
+    assert_eq!(broadcast.len(), 1);
+    assert_eq!(broadcast[0].output.iter().map(|o| o.value.to_sat()).sum::<u64>(), 1_000_000 - fee);
+}
+
+#[test]
+fn fundee_fails_a_funder_that_does_not_take_its_proposal() {
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    let proposal = start_close(&net, chan);
+    let ours = proposal.fee_range.expect("fee_range");
+    let twin = twin_signer(&net, 0, 1, chan);
+    // Node 0 (through its twin) proposes above node 1's range: node 1
+    // counters inside the overlap.
+    let wide = msgs::ClosingSignedFeeRange { min_fee_satoshis: 0, max_fee_satoshis: 900_000 };
+    let high = ours.max_fee_satoshis * 10;
+    net.nodes[1].node.handle_closing_signed(
+        net.nodes[0].node_id,
+        &closing_signed_from(&net, &twin, 1, 0, chan, high, Some(wide)),
+    );
+    let counter = match &net.nodes[1].msgs()[..] {
+        [MessageSendEvent::SendClosingSigned { msg, .. }] => msg.fee_satoshis,
+        other => panic!("{other:?}"),
+    };
+    assert!(counter < high);
+    // The funder answers with yet another fee: the fundee fails the channel.
+    let other = closing_signed_from(&net, &twin, 1, 0, chan, counter + 1, Some(wide));
+    net.nodes[1].node.handle_closing_signed(net.nodes[0].node_id, &other);
+    assert!(net.nodes[1].node.list_channels().is_empty());
+    assert!(net.nodes[1].events().iter().any(|e| matches!(
+        e,
+        Event::ChannelClosed { reason: ClosureReason::ProcessingError { err }, .. }
+            if err.contains("differs from the one we proposed")
+    )));
+}
+
+#[test]
+fn closing_output_below_its_scripts_dust_limit_fails_the_channel() {
+    let mut config = test_config();
+    config.channel_handshake_config.our_dust_limit_satoshis = 354;
+    let mut net = Network::with_configs(vec![config.clone(), config]);
+    net.connect(0, 1);
+    // Node 1 holds 400 sat: above the channel dust limit (354), below
+    // P2PKH's (546).
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 400_000);
+    let node_1 = net.nodes[1].node_id;
+    net.nodes[0].node.close_channel(&chan, &node_1).unwrap();
+    for ev in net.nodes[0].msgs() {
+        net.deliver(0, ev);
+    }
+    // Node 1's shutdown, replaced by one to a P2PKH script.
+    let _ = net.nodes[1].msgs();
+    let p2pkh = bitcoin::ScriptBuf::new_p2pkh(
+        &<bitcoin::PubkeyHash as bitcoin::hashes::Hash>::from_byte_array([7; 20]),
+    );
+    net.nodes[0]
+        .node
+        .handle_shutdown(node_1, &msgs::Shutdown { channel_id: chan, scriptpubkey: p2pkh.clone() });
+    let proposal = match net.nodes[0].msgs().pop() {
+        Some(MessageSendEvent::SendClosingSigned { msg, .. }) => msg,
+        other => panic!("{other:?}"),
+    };
+    let twin = twin_signer(&net, 1, 0, chan);
+    let answer = closing_signed_from(&net, &twin, 0, 1, chan, proposal.fee_satoshis, proposal.fee_range);
+    let tx = net.nodes[0]
+        .node
+        .with_funded_channel(&node_1, &chan, |c| {
+            c.closing_transaction_variant(proposal.fee_satoshis, ClosingVariant::BothLimits)
+        })
+        .unwrap()
+        .unwrap();
+    assert!(tx.transaction().output.iter().any(|o| o.script_pubkey == p2pkh && o.value.to_sat() == 400));
+    net.nodes[0].node.handle_closing_signed(node_1, &answer);
+    assert!(net.nodes[0].node.list_channels().is_empty());
+    assert!(net.nodes[0].events().iter().any(|e| matches!(
+        e,
+        Event::ChannelClosed { reason: ClosureReason::ProcessingError { err }, .. }
+            if err.contains("below the dust limit of its script")
+    )));
+}
