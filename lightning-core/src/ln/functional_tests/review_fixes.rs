@@ -586,7 +586,7 @@ fn fundee_fails_a_funder_that_does_not_take_its_proposal() {
 fn closing_output_below_its_scripts_dust_limit_fails_the_channel() {
     let mut config = test_config();
     config.channel_handshake_config.our_dust_limit_satoshis = 354;
-    let mut net = Network::with_configs(vec![config.clone(), config]);
+    let mut net = Network::with_configs(vec![config, config]);
     net.connect(0, 1);
     // Node 1 holds 400 sat: above the channel dust limit (354), below
     // P2PKH's (546).
