@@ -686,10 +686,15 @@ pub mod markers {
     );
 }
 
+/// How many unknown required bits a [`FeatureNegotiationError`] reports.
+pub const MAX_REPORTED_UNKNOWN_BITS: usize = 8;
+
 /// Why a peer's feature vector cannot be accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FeatureNegotiationError {
-    /// The peer requires (even bit) features we do not know.
+    /// The peer requires (even bit) features we do not know: the first
+    /// [`MAX_REPORTED_UNKNOWN_BITS`] of them (a peer controls how many there
+    /// are, up to half a million, so the error holds a bounded number).
     UnknownRequiredBits(Vec<usize>),
     /// The peer requires a known feature we do not support.
     RequiredNotSupported(&'static str),
@@ -713,7 +718,7 @@ impl<T: Context> Features<T> {
     /// dependencies are each a reason to close the connection; unknown odd bits
     /// are ignored.
     pub fn check_peer(&self, ours: &Self) -> Result<(), FeatureNegotiationError> {
-        let unknown: Vec<usize> = self.unknown_required_bits().collect();
+        let unknown: Vec<usize> = self.unknown_required_bits().take(MAX_REPORTED_UNKNOWN_BITS).collect();
         if !unknown.is_empty() {
             return Err(FeatureNegotiationError::UnknownRequiredBits(unknown));
         }
@@ -814,6 +819,16 @@ mod tests {
         even.set_bit(100);
         assert!(even.requires_unknown_bits());
         assert_eq!(even.check_peer(&ours), Err(FeatureNegotiationError::UnknownRequiredBits(vec![100])));
+        // A vector requiring a huge number of unknown bits gives a bounded
+        // error.
+        let mut many = InitFeatures::empty();
+        for bit in (1000..60_000).step_by(2) {
+            many.set_bit(bit);
+        }
+        let Err(FeatureNegotiationError::UnknownRequiredBits(bits)) = many.check_peer(&ours) else {
+            panic!("refused")
+        };
+        assert_eq!(bits, (1000..1016).step_by(2).collect::<Vec<_>>());
     }
 
     #[test]

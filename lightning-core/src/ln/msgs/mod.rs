@@ -27,7 +27,7 @@ pub use handlers::{
     BaseMessageHandler, ChannelMessageHandler, CustomMessageHandler, ErroringMessageHandler,
     IgnoringMessageHandler, RoutingMessageHandler, MAX_PENDING_CHANNEL_REFUSALS,
 };
-pub use setup::{ErrorMessage, Init, InitTlvs, Ping, Pong, WarningMessage};
+pub use setup::{ErrorMessage, Init, InitTlvs, Ping, Pong, WarningMessage, MAX_ERROR_TEXT_LEN};
 
 use crate::io;
 use crate::prelude::*;

@@ -105,12 +105,23 @@ pub fn printable(data: &[u8]) -> String {
     out
 }
 
+/// The longest text [`ErrorMessage::new`] and [`WarningMessage::new`] put in
+/// a message (the field holds up to 65,535 bytes; an explanation needs far
+/// less).
+pub const MAX_ERROR_TEXT_LEN: usize = 1024;
+
 macro_rules! error_like {
     ($ty:ident, $type_id:expr) => {
         impl $ty {
-            /// Builds the message with a text explanation.
+            /// Builds the message with a text explanation, cut to
+            /// [`MAX_ERROR_TEXT_LEN`] bytes (at a character boundary) so
+            /// that text shaped by a peer always fits the message.
             pub fn new(channel_id: ChannelId, text: &str) -> Self {
-                $ty { channel_id, data: text.as_bytes().to_vec() }
+                let mut end = text.len().min(MAX_ERROR_TEXT_LEN);
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                $ty { channel_id, data: text.as_bytes()[..end].to_vec() }
             }
             /// The data, safe to print.
             pub fn printable_data(&self) -> String {

@@ -321,7 +321,7 @@ where
                     reason,
                     DisconnectReason::NoCommonNetwork | DisconnectReason::IncompatibleFeatures(_)
                 ) {
-                    self.send_farewell_error(descriptor, &reason);
+                    self.send_farewell_warning(descriptor, &reason);
                 }
                 self.forget_peer(descriptor, false, reason.clone());
                 Err(reason.into())
@@ -374,14 +374,16 @@ where
         Ok(pause)
     }
 
-    /// Tells a peer whose `init` we refuse why, in an `error` for all
-    /// channels (after our own `init`, already queued), so that its operator
-    /// sees the reason. Best effort: whatever the socket takes now.
-    fn send_farewell_error(&self, descriptor: &mut D, reason: &DisconnectReason) {
+    /// Tells a peer whose `init` we refuse why, in a `warning` (after our own
+    /// `init`, already queued), so that its operator sees the reason. Not an
+    /// `error`: one for all channels makes the peer fail every channel it
+    /// has with us (BOLT 1), and a feature mismatch is no reason for that.
+    /// Best effort: whatever the socket takes now.
+    fn send_farewell_warning(&self, descriptor: &mut D, reason: &DisconnectReason) {
         let peers = self.peers.read();
         let Some(peer) = peers.get(descriptor) else { return };
         let mut peer = peer.lock();
-        let msg = msgs::ErrorMessage::new(ChannelId::ALL_CHANNELS, &reason.to_string());
+        let msg = msgs::WarningMessage::new(ChannelId::ALL_CHANNELS, &reason.to_string());
         self.enqueue(&mut peer, &msg);
         self.flush(descriptor, &mut peer);
     }

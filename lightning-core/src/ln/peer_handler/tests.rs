@@ -364,7 +364,7 @@ fn no_common_network_disconnects() {
             reason: DisconnectReason::NoCommonNetwork
         }]
     );
-    // B still sent its init and an error saying why; A refuses B's init for
+    // B still sent its init and a warning saying why; A refuses B's init for
     // the same reason and reports it.
     let err = a.read_event(&mut sa, &sb.take_sent()).unwrap_err();
     assert_eq!(err.reason, DisconnectReason::NoCommonNetwork);
@@ -730,5 +730,31 @@ fn init_echoes_a_routable_remote_address_only() {
         let [Message::Init(theirs)] = &received[..] else { panic!("expected init, got {received:?}") };
         let expected = if echoed { Some(addr) } else { None };
         assert_eq!(theirs.remote_network_address, expected);
+    }
+}
+
+/// Refusing a peer's `init` says why in a `warning`, never an `error`: an
+/// `error` for all channels would make the peer fail every channel it has
+/// with us (BOLT 1).
+#[test]
+fn refused_init_is_answered_with_a_warning_not_an_error() {
+    let chan = Arc::new(TestChanHandler { chains: Some(vec![ChainHash::BITCOIN]), ..Default::default() });
+    let pm = node(2, chan);
+    let mut socket = TestSocket::new(7);
+    let mut raw = RawPeer::connect(&pm, &mut socket);
+    let init = Init {
+        features: default_features(),
+        networks: Some(vec![ChainHash::REGTEST]),
+        remote_network_address: None,
+    };
+    let err = raw.send(&pm, &mut socket, &init).unwrap_err();
+    assert_eq!(err.reason, DisconnectReason::NoCommonNetwork);
+    let received = raw.receive(&socket.take_sent());
+    match &received[..] {
+        [Message::Init(_), Message::Warning(w)] => {
+            assert_eq!(w.channel_id, ChannelId::ALL_CHANNELS);
+            assert!(w.printable_data().contains("network"), "{}", w.printable_data());
+        }
+        other => panic!("expected init and a warning, got {other:?}"),
     }
 }
