@@ -95,7 +95,9 @@ pub trait RoutingMessageHandler: BaseMessageHandler {
         Vec::new()
     }
     /// True while the handler has a backlog (for example of signature checks):
-    /// the `PeerManager` then stops reading gossip from peers.
+    /// the `PeerManager` then pauses reading from each peer that sends an
+    /// announcement or update until it clears (other peers keep flowing, and
+    /// a paused peer is not timed out for a pong we are not reading).
     fn processing_queue_high(&self) -> bool;
 }
 

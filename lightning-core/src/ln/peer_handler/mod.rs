@@ -369,7 +369,7 @@ where
             peer.read_buffer = unit;
         }
         self.flush(descriptor, &mut peer);
-        let pause = peer.should_pause_read() || self.handlers.route_handler.processing_queue_high();
+        let pause = peer.should_pause_read() || self.paused_for_gossip_backlog(&mut peer);
         peer.read_paused = pause;
         Ok(pause)
     }
@@ -516,6 +516,15 @@ where
 
         let message = match GossipMessage::from_wire(message) {
             Ok(gossip) => {
+                if matches!(
+                    gossip,
+                    GossipMessage::ChannelAnnouncement(_)
+                        | GossipMessage::NodeAnnouncement(_)
+                        | GossipMessage::ChannelUpdate(_)
+                ) && self.handlers.route_handler.processing_queue_high()
+                {
+                    peer.sent_gossip_while_backlogged = true;
+                }
                 if let GossipMessage::GossipTimestampFilter(_) = gossip {
                     // The peer asks for our gossip: walk our graph to it as
                     // its queue drains (each item filtered by its timestamps).
@@ -803,6 +812,21 @@ where
         }
     }
 
+    /// Whether the peer's reads stay paused for the routing handler's
+    /// backlog: only a peer that sent gossip while it lasted (as LDK), so
+    /// channel messages from other peers keep flowing. Clears the mark once
+    /// the backlog is gone.
+    fn paused_for_gossip_backlog(&self, peer: &mut Peer) -> bool {
+        if !peer.sent_gossip_while_backlogged {
+            return false;
+        }
+        if self.handlers.route_handler.processing_queue_high() {
+            return true;
+        }
+        peer.sent_gossip_while_backlogged = false;
+        false
+    }
+
     /// Writes as much of the peer's queue as the socket takes, topping it up
     /// from the gossip waiting to be forwarded as it drains.
     fn flush(&self, descriptor: &mut D, peer: &mut Peer) {
@@ -815,9 +839,8 @@ where
             // Resume only once both our queue to this peer and the routing
             // handler's backlog allow it; `process_events` and the timer call
             // this again, so reading resumes once the backlog clears.
-            let resume_read = peer.read_paused
-                && !peer.should_pause_read()
-                && !self.handlers.route_handler.processing_queue_high();
+            let resume_read =
+                peer.read_paused && !peer.should_pause_read() && !self.paused_for_gossip_backlog(peer);
             let Some(first) = peer.outbound.front() else {
                 if resume_read {
                     // Nothing to write, but reading may resume.
@@ -1119,6 +1142,13 @@ where
                     if peer.ticks_before_init >= 2 {
                         to_disconnect.push((descriptor, DisconnectReason::HandshakeTimeout));
                     }
+                    continue;
+                }
+                if peer.awaiting_pong_ticks > 0 && peer.read_paused && !peer.should_pause_read() {
+                    // We stopped reading this peer (our gossip backlog), so
+                    // its pong may be waiting unread: not its fault.
+                    peer.received_message_since_tick = false;
+                    self.flush(&mut descriptor, &mut peer);
                     continue;
                 }
                 if peer.awaiting_pong_ticks > 0 {

@@ -91,6 +91,10 @@ pub(super) struct Peer {
     pub(super) expected_pong_len: Option<u16>,
     /// Any message arrived since the last timer tick.
     pub(super) received_message_since_tick: bool,
+    /// The peer sent an announcement or update while the routing handler
+    /// was backlogged: its reads stay paused until the backlog clears. Only
+    /// such peers are paused, so channel peers keep flowing.
+    pub(super) sent_gossip_while_backlogged: bool,
     /// `pong`s received on this connection.
     pub(super) pongs_received: u64,
     /// Timer ticks seen before the `init` exchange finished.
@@ -124,6 +128,7 @@ impl Peer {
             awaiting_pong_ticks: 0,
             expected_pong_len: None,
             received_message_since_tick: false,
+            sent_gossip_while_backlogged: false,
             pongs_received: 0,
             ticks_before_init: 0,
             gossip_cursor: None,

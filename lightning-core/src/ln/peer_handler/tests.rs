@@ -577,18 +577,56 @@ fn routing_backlog_keeps_reading_paused_until_it_clears() {
     let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
     let route_handler = pm.handlers().route_handler.clone();
     route_handler.queue_high.store(true, Ordering::SeqCst);
-    assert!(raw.send(&pm, &mut socket, &Ping { num_pong_bytes: 10, byteslen: 0 }).unwrap());
+    // A peer sending gossip while the handler is backlogged is paused.
+    assert!(raw.send(&pm, &mut socket, &some_channel_update()).unwrap());
     let resumes_before = socket.resume_read_calls.load(Ordering::SeqCst);
-    // Writes and event processing while the backlog lasts must not resume.
+    // Writes, event processing and ticks while the backlog lasts must not
+    // resume it, nor time it out for a pong we are not reading.
     pm.write_buffer_space_avail(&mut socket).unwrap();
     pm.process_events();
-    pm.timer_tick_occurred();
+    for _ in 0..5 {
+        pm.timer_tick_occurred();
+    }
+    assert_eq!(pm.list_peers().len(), 1, "paused by us, not timed out");
     assert_eq!(socket.resume_read_calls.load(Ordering::SeqCst), resumes_before);
     // The backlog clears: the next process_events resumes reading.
     route_handler.queue_high.store(false, Ordering::SeqCst);
     pm.process_events();
     assert_eq!(socket.resume_read_calls.load(Ordering::SeqCst), resumes_before + 1);
     assert!(!raw.send(&pm, &mut socket, &Ping { num_pong_bytes: 10, byteslen: 0 }).unwrap());
+}
+
+/// A channel_update (any content: the test route handler takes anything).
+fn some_channel_update() -> msgs::ChannelUpdate {
+    msgs::ChannelUpdate {
+        signature: bitcoin::secp256k1::ecdsa::Signature::from_compact(&[1; 64]).unwrap(),
+        contents: msgs::UnsignedChannelUpdate {
+            chain_hash: ChainHash::REGTEST,
+            short_channel_id: crate::ln::types::ShortChannelId::new(1, 0, 0).unwrap(),
+            timestamp: 1,
+            message_flags: 1,
+            channel_flags: 0,
+            cltv_expiry_delta: 40,
+            htlc_minimum_msat: 1,
+            fee_base_msat: 0,
+            fee_proportional_millionths: 0,
+            htlc_maximum_msat: 1_000,
+            excess_data: Vec::new(),
+        },
+    }
+}
+
+#[test]
+fn routing_backlog_does_not_pause_peers_that_send_no_gossip() {
+    let pm = node(2, Arc::new(TestChanHandler::default()));
+    let mut socket = TestSocket::new(7);
+    let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
+    pm.handlers().route_handler.queue_high.store(true, Ordering::SeqCst);
+    // Channel traffic (here pings) keeps flowing during a gossip backlog.
+    for _ in 0..3 {
+        assert!(!raw.send(&pm, &mut socket, &Ping { num_pong_bytes: 10, byteslen: 0 }).unwrap());
+    }
+    assert_eq!(raw.receive(&socket.take_sent()), vec![Message::Pong(Pong { byteslen: 10 }); 3]);
 }
 
 #[test]
