@@ -720,11 +720,13 @@ where
         let (user_channel_id, capacity) = match phase {
             ChannelPhase::Funded(mut mc) => {
                 // Our funding transaction may still be held for the first
-                // monitor write: then it was never broadcast, so there is
-                // nothing on chain to close. The user learns it can reuse
-                // the inputs (`DiscardFunding`), and the monitor must not
-                // broadcast a commitment spending a transaction that does
-                // not exist.
+                // monitor write: then we never broadcast it, and the user
+                // learns it can reuse the inputs (`DiscardFunding`). The
+                // monitor still broadcasts our commitment: "held" may be
+                // stale after a restart (the funding went out before the
+                // manager was saved again), and should the funding confirm
+                // after all, only our commitment gets the funds back; if it
+                // never confirms, the broadcast is refused and harmless.
                 let unbroadcast_funding = mc
                     .chan
                     .funding_transaction()
@@ -741,9 +743,8 @@ where
                     });
                 }
                 // The monitor signs and broadcasts our latest commitment
-                // (never after we lost state, nor without a funding
-                // transaction).
-                let broadcast = broadcast && !mc.chan.lost_state() && unbroadcast_funding.is_none();
+                // (never after we lost state).
+                let broadcast = broadcast && !mc.chan.lost_state();
                 let update = mc.chan.force_close(broadcast);
                 let in_flight = core::mem::take(&mut mc.gate.in_flight);
                 self.send_closing_monitor_update(st, node_id, channel_id, in_flight, update);

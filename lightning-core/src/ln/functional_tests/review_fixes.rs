@@ -319,17 +319,24 @@ fn force_close_before_the_funding_was_broadcast_discards_it() {
     assert!(events
         .iter()
         .any(|e| matches!(e, Event::ChannelClosed { channel_id, .. } if *channel_id == chan)));
+    // The monitor still broadcasts our commitment: should the funding
+    // confirm after all (a stale "held" after a restart), it gets the funds
+    // back; otherwise it is refused for its missing input, harmlessly.
     assert_eq!(
         last_monitor_steps(&net, 0),
-        vec![ChannelMonitorUpdateStep::ChannelForceClosed { should_broadcast: false }]
+        vec![ChannelMonitorUpdateStep::ChannelForceClosed { should_broadcast: true }]
     );
-    assert!(net.nodes[0].broadcaster.take().is_empty(), "no commitment of a funding that never existed");
+    let txs = net.nodes[0].broadcaster.take();
+    assert!(!txs.contains(&funding_tx), "the funding is never broadcast once discarded");
+    assert!(!txs.is_empty(), "our commitment is broadcast");
+    for tx in &txs {
+        verify_spends_funding(tx, &funding_tx);
+    }
     set_status(&net, 0, ChannelMonitorUpdateStatus::Completed);
     net.nodes[0].watch.complete_all(chan);
     net.nodes[0].node.timer_tick_occurred();
     net.process_all();
-    net.mine_blocks(3);
-    assert!(net.nodes[0].broadcaster.take().is_empty(), "nothing broadcast after the write completes");
+    assert!(!net.nodes[0].broadcaster.take().contains(&funding_tx), "not even after the write completes");
 }
 
 /// Issue 4, the usual case: once the funding was broadcast, a force-close
