@@ -5,8 +5,10 @@
 //! outputs below its own dust limit and eliminate its own output, so there
 //! are several variants of the transaction. We sign the one with outputs
 //! below the larger of the two dust limits removed: it is always either our
-//! own-limit variant or the peer's own-limit one, so a peer that follows
-//! the spec accepts it. We accept the peer's signature on any variant the
+//! own-limit variant or the peer's own-limit one. (A strict peer with the
+//! larger limit may refuse it when its own output lies between the two
+//! limits: that variant is not one BOLT 3 names for us; the close then
+//! fails and the channel is force-closed.) We accept the peer's signature on any variant the
 //! spec allows it to sign (see [`ClosingVariant`]), and the transaction we
 //! broadcast is the one its signature is valid for, which we sign too.
 //! The funder proposes first, with a range from the relay floor to three

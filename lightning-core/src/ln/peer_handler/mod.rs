@@ -903,7 +903,9 @@ where
                 self.handlers.route_handler.peer_disconnected(node_id);
                 self.handlers.custom_message_handler.peer_disconnected(node_id);
                 self.push_peer_event(PeerEvent::Disconnected { counterparty_node_id: node_id, reason });
-            } else {
+            } else if reason != DisconnectReason::DuplicateConnection {
+                // A second connection refused because the peer is already
+                // connected is no failure to report: the peer is there.
                 self.push_peer_event(PeerEvent::ConnectionFailed { counterparty_node_id: node_id, reason });
             }
         }
@@ -954,7 +956,8 @@ where
 
     /// Bytes queued for the peer with this node id and not yet taken by its
     /// socket (encrypted messages, plus gossip waiting to be forwarded), or
-    /// `None` if no such peer is connected. For monitoring back-pressure.
+    /// `None` if we have no connection with that node id past the handshake
+    /// (a peer still exchanging `init` counts). For monitoring back-pressure.
     pub fn outbound_queue_bytes(&self, node_id: &PublicKey) -> Option<usize> {
         let descriptor = self.node_id_to_descriptor.lock().get(node_id).cloned()?;
         let peers = self.peers.read();

@@ -700,7 +700,11 @@ fn duplicate_connection_from_same_node_is_refused() {
     pm.new_inbound_connection(s2.clone(), None).unwrap();
     pm.read_event(&mut s2, &enc.get_act_one(&secp).unwrap()).unwrap();
     let act_three = enc.process_act_two(&s2.take_sent(), &keys).unwrap();
+    pm.get_and_clear_peer_events();
     assert_eq!(pm.read_event(&mut s2, &act_three).unwrap_err().reason, DisconnectReason::DuplicateConnection);
+    // The refused duplicate is not reported as a failed connection: the
+    // peer is connected.
+    assert_eq!(pm.get_and_clear_peer_events(), vec![]);
 }
 
 #[test]
