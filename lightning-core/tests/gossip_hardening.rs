@@ -289,3 +289,34 @@ fn trusted_updates_held_for_a_pending_announcement_are_applied_too() {
     // Nothing signed, so nothing to relay.
     assert!(graph.take_pending_broadcasts().is_empty());
 }
+
+#[test]
+fn utxo_lookups_that_are_lost_or_never_answer_free_their_slots() {
+    use lightning_core::routing::gossip::{GossipError, PENDING_UTXO_CHECK_TIMEOUT_SECS};
+    use lightning_core::routing::utxo::UtxoFuture;
+
+    let (a, b, c) = (TestNode::new(1), TestNode::new(2), TestNode::new(3));
+    let graph = NetworkGraph::new(CHAIN);
+    let utxos = TestUtxos::default();
+    let sync = P2PGossipSync::new(&graph, Some(&utxos));
+
+    // A lookup the chain source drops without answering.
+    utxos.pending.lock().unwrap().insert(9, UtxoFuture::new());
+    let lost = channel_announcement(a, b, 9, CHAIN);
+    assert_eq!(sync.handle_channel_announcement(None, &lost), Err(GossipError::UtxoLookupPending));
+    // A lookup that stays open but never answers.
+    let slow = UtxoFuture::new();
+    utxos.pending.lock().unwrap().insert(10, slow.clone());
+    let waiting = channel_announcement(a, c, 10, CHAIN);
+    assert_eq!(sync.handle_channel_announcement(None, &waiting), Err(GossipError::UtxoLookupPending));
+    assert_eq!(graph.pending_utxo_check_count(), 2);
+
+    utxos.pending.lock().unwrap().remove(&9);
+    let now = 1_700_000_000;
+    graph.remove_stale_channels_and_tracking_with_time(now);
+    assert_eq!(graph.pending_utxo_check_count(), 1, "the abandoned lookup is dropped");
+    graph.remove_stale_channels_and_tracking_with_time(now + PENDING_UTXO_CHECK_TIMEOUT_SECS - 1);
+    assert_eq!(graph.pending_utxo_check_count(), 1, "still within its time");
+    graph.remove_stale_channels_and_tracking_with_time(now + PENDING_UTXO_CHECK_TIMEOUT_SECS);
+    assert_eq!(graph.pending_utxo_check_count(), 0, "timed out");
+}

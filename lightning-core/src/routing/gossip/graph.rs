@@ -56,6 +56,14 @@ pub const MAX_EXCESS_BYTES_FOR_RELAY: usize = 1024;
 /// more are refused (with [`GossipError::UtxoLookupPending`]) until some resolve.
 pub const MAX_PENDING_UTXO_CHECKS: usize = 10_000;
 
+/// An announcement whose UTXO lookup has not answered this long after it
+/// arrived (by the times passed to
+/// [`NetworkGraph::remove_stale_channels_and_tracking_with_time`]) is dropped,
+/// as is one whose lookup dropped its [`UtxoFuture`] without answering, so a
+/// lost lookup cannot hold a pending slot (and the backlog that pauses gossip
+/// peers) for ever.
+pub const PENDING_UTXO_CHECK_TIMEOUT_SECS: u64 = 600;
+
 /// `channel_update`s held per announcement waiting for its UTXO lookup: the
 /// newest of each direction, so at most `2 * MAX_PENDING_UTXO_CHECKS` in all.
 /// They are checked (signature included) when they arrive and applied when
@@ -389,6 +397,9 @@ struct PendingCheck {
     full: Option<ChannelAnnouncement>,
     /// The newest update of each direction that arrived meanwhile.
     updates: [Option<HeldUpdate>; MAX_HELD_UPDATES_PER_PENDING_CHANNEL],
+    /// The graph's time when it arrived (0 if no time was known then: the
+    /// next pruning call stamps it).
+    added_at: u64,
 }
 
 /// The public channel graph of one chain.
@@ -538,9 +549,13 @@ impl NetworkGraph {
                 UtxoResult::Async(future) => match future.result() {
                     Some(result) => Some(check_utxo(c, result)?),
                     None => {
+                        let added_at = self.data.read().last_known_time;
                         let mut pending = self.pending_checks.lock();
                         // Bounded, so a peer cannot grow it by announcing
                         // channels that never resolve.
+                        if pending.len() >= MAX_PENDING_UTXO_CHECKS {
+                            pending.retain(|p| !p.future.is_abandoned());
+                        }
                         let known = pending.iter().any(|p| p.contents.short_channel_id == c.short_channel_id);
                         if !known && pending.len() < MAX_PENDING_UTXO_CHECKS {
                             pending.push(PendingCheck {
@@ -548,6 +563,7 @@ impl NetworkGraph {
                                 contents: c.clone(),
                                 full: full.cloned(),
                                 updates: [None, None],
+                                added_at,
                             });
                         }
                         return Err(GossipError::UtxoLookupPending);
@@ -851,7 +867,9 @@ impl NetworkGraph {
     /// channels are forgotten after [`REMOVED_CHANNELS_RETENTION_SECS`].
     ///
     /// A channel whose arrival time is unknown (0) is stamped with `now_secs`
-    /// instead, so it gets its full two weeks.
+    /// instead, so it gets its full two weeks. Announcements waiting for a
+    /// UTXO lookup that was dropped, or that has not answered within
+    /// [`PENDING_UTXO_CHECK_TIMEOUT_SECS`], are dropped.
     pub fn remove_stale_channels_and_tracking_with_time(&self, now_secs: u64) {
         let mut data = self.data.write();
         data.last_known_time = data.last_known_time.max(now_secs);
@@ -879,6 +897,14 @@ impl NetworkGraph {
                 *removed_at = now_secs;
             }
             removed_at.saturating_add(REMOVED_CHANNELS_RETENTION_SECS) > now_secs
+        });
+        drop(data);
+        // Lookups that were lost or never answer free their slots.
+        self.pending_checks.lock().retain_mut(|p| {
+            if p.added_at == 0 {
+                p.added_at = now_secs;
+            }
+            !p.future.is_abandoned() && p.added_at.saturating_add(PENDING_UTXO_CHECK_TIMEOUT_SECS) > now_secs
         });
     }
 

@@ -22,7 +22,7 @@ pub mod types;
 pub use crate::ln::msgs::gossip::GossipMessage;
 pub use graph::{
     NetworkGraph, ReadOnlyNetworkGraph, MAX_HELD_UPDATES_PER_PENDING_CHANNEL, MAX_PENDING_UTXO_CHECKS,
-    STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS,
+    PENDING_UTXO_CHECK_TIMEOUT_SECS, STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS,
 };
 pub use sync::{GossipSendEvent, P2PGossipSync};
 pub use types::{

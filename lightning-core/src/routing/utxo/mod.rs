@@ -94,6 +94,13 @@ impl UtxoFuture {
         self.state.lock().clone()
     }
 
+    /// True when the answer has not arrived and nobody but the holder of
+    /// this clone can still give it (the lookup dropped its clone without
+    /// answering): such a wait would last for ever.
+    pub fn is_abandoned(&self) -> bool {
+        Arc::strong_count(&self.state) == 1 && self.state.lock().is_none()
+    }
+
     /// True if `self` and `other` share one state.
     pub fn same_as(&self, other: &UtxoFuture) -> bool {
         Arc::ptr_eq(&self.state, &other.state)
