@@ -58,6 +58,7 @@ use core::fmt;
 use lightning_core::io;
 use lightning_core::util::persist::KVStore;
 use lightning_core::util::ser::Writeable;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The first four bytes of every stored value.
@@ -571,7 +572,7 @@ pub fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, FormatE
 /// (an enum holding a `Box` of itself, say) a corrupt value can nest deep enough
 /// to overflow the stack, which aborts the process. Store only types whose
 /// nesting is bounded by their definition.
-pub fn decode_value<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, FormatError> {
+pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FormatError> {
     decode_all(decode_record(bytes, ValueKind::Serde)?)
 }
 
@@ -608,7 +609,7 @@ pub fn write_value<K: KVStore + ?Sized, T: Serialize + ?Sized>(
 
 /// Reads `key` of `store` and decodes the serde value in it (with the limits
 /// of [`decode_value`]).
-pub fn read_value<K: KVStore + ?Sized, T: for<'de> Deserialize<'de>>(
+pub fn read_value<K: KVStore + ?Sized, T: DeserializeOwned>(
     store: &K, primary_namespace: &str, secondary_namespace: &str, key: &str,
 ) -> Result<T, CodecError> {
     let bytes = load(store, primary_namespace, secondary_namespace, key)?;

@@ -138,12 +138,12 @@ fn read_optional<K: KVStore + ?Sized, T>(
     store: &K, primary_namespace: &str, secondary_namespace: &str, key: &str, kind: ValueKind,
     read: impl FnOnce(&mut &[u8]) -> Result<T, DecodeError>,
 ) -> Result<Option<T>, ReadError> {
-    let payload = match read_record(store, primary_namespace, secondary_namespace, key, kind) {
-        Ok(payload) => payload,
+    let body = match read_record(store, primary_namespace, secondary_namespace, key, kind) {
+        Ok(body) => body,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let mut reader = &payload[..];
+    let mut reader = &body[..];
     let value = read(&mut reader).and_then(|value| {
         if reader.is_empty() {
             Ok(value)
@@ -418,8 +418,8 @@ where
         CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
         CHANNEL_MANAGER_PERSISTENCE_KEY,
     );
-    let payload = match read_record(store, primary, secondary, key, ValueKind::ChannelManager) {
-        Ok(payload) => payload,
+    let body = match read_record(store, primary, secondary, key, ValueKind::ChannelManager) {
+        Ok(body) => body,
         Err(e) if e.is_not_found() => {
             return if monitors.is_empty() {
                 Ok(None)
@@ -430,7 +430,7 @@ where
         Err(e) => return Err(ReadError::from(e).into()),
     };
     let watch = args.chain_monitor.clone();
-    let mut reader = &payload[..];
+    let mut reader = &body[..];
     let manager = ChannelManager::read(&mut reader, args).and_then(|manager| {
         if reader.is_empty() {
             Ok(manager)
