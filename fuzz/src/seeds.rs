@@ -186,13 +186,7 @@ fn graph_seed() -> Vec<u8> {
 }
 
 fn kv_seeds() -> Vec<Vec<u8>> {
-    use crate::kv::sample_values;
-    let mut out = Vec::new();
-    for (mode, envelope) in sample_values() {
-        out.push(with_prefix(&[0], envelope.clone()));
-        out.push(with_prefix(&[mode], envelope[lightning_persister::codec::ENVELOPE_HEADER_LEN..].to_vec()));
-    }
-    out
+    crate::kv::sample_values().into_iter().map(|(mode, input)| with_prefix(&[mode], input)).collect()
 }
 
 /// Seeds by target name.

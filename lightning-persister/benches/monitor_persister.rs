@@ -30,7 +30,7 @@ use lightning_core::util::persist::{
     CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
 };
 use lightning_core::util::ser::Writeable;
-use lightning_persister::codec::encode_writeable;
+use lightning_persister::codec::{encode_writeable, ValueKind};
 use lightning_persister::fs_store::FilesystemStore;
 use lightning_persister::monitor::{read_channel_monitors_with_updates, MonitorUpdatingPersister};
 use monitors::{Chan, Env};
@@ -48,7 +48,12 @@ fn open_store(prefix: &str) -> (tempfile::TempDir, FilesystemStore) {
 fn write_fast(store: &FilesystemStore, primary: &str, secondary: &str, key: &str, value: &impl Writeable) {
     let path = store.key_path(primary, secondary, key).expect("valid key");
     fs::create_dir_all(path.parent().expect("a parent")).expect("directory");
-    fs::write(path, encode_writeable(value).expect("encodes")).expect("write");
+    let kind = if primary == CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE {
+        ValueKind::ChannelMonitorUpdate
+    } else {
+        ValueKind::ChannelMonitor
+    };
+    fs::write(path, encode_writeable(kind, value).expect("encodes")).expect("write");
 }
 
 /// A channel whose monitor took `updates` updates, and a template update of
@@ -83,7 +88,7 @@ fn monitor_update_write(c: &mut Criterion) {
     eprintln!(
         "monitor update: {} bytes encoded, {} with its envelope",
         template.encode().len(),
-        encode_writeable(&template).expect("encodes").len()
+        encode_writeable(ValueKind::ChannelMonitorUpdate, &template).expect("encodes").len()
     );
     let mut group = c.benchmark_group("monitor_update_write");
     group.throughput(Throughput::Elements(1));

@@ -7,10 +7,12 @@
 //!   value or the new one, never a torn one. Concurrent writes of one key are
 //!   versioned so the last call wins.
 //! - [`codec`] wraps every stored value in an envelope with a magic, a format
-//!   version and a CRC-32, and carries `serde` values encoded with `bincode` 2.x
-//!   ([`codec::write_value`], [`codec::read_value`]) or bytes already encoded by
-//!   the core's `Writeable` ([`codec::write_payload`], [`codec::read_payload`]). A
-//!   value that fails a check is a [`codec::CodecError`] naming its key.
+//!   version and a CRC-32, around one `serde` record encoded with `bincode` 2.x:
+//!   the value's [`codec::ValueKind`] and its body, either a `serde` value
+//!   ([`codec::write_value`], [`codec::read_value`]) or the core's `Writeable`
+//!   encoding ([`codec::write_writeable`], [`codec::read_record`]). A value
+//!   that fails a check, or is of another kind than its key's, is a
+//!   [`codec::CodecError`] naming its key.
 //! - [`monitor`] persists channel monitors as a full snapshot plus a numbered
 //!   tail of updates: [`monitor::MonitorUpdatingPersister`] is a
 //!   `chainmonitor::Persist` over any `KVStore` that writes each
@@ -30,16 +32,20 @@
 //!   updates the manager recorded in flight that they lack.
 //!
 //! ```
-//! use lightning_core::util::persist::{KVStore, SCORER_PERSISTENCE_KEY};
-//! use lightning_persister::codec::{read_value, write_value};
+//! use lightning_core::util::persist::KVStore;
+//! use lightning_persister::codec::{read_record, read_value, write_value, FormatError, ValueKind};
 //! use lightning_persister::fs_store::FilesystemStore;
 //!
 //! # let dir = tempfile::tempdir().unwrap();
 //! let store = FilesystemStore::new(dir.path().join("node"))?;
-//! write_value(&store, "", "", SCORER_PERSISTENCE_KEY, &vec![1u32, 2, 3])?;
-//! let scores: Vec<u32> = read_value(&store, "", "", SCORER_PERSISTENCE_KEY)?;
-//! assert_eq!(scores, [1, 2, 3]);
-//! assert_eq!(store.list("", "")?, ["scorer"]);
+//! write_value(&store, "app", "", "fee_targets", &vec![1u32, 2, 3])?;
+//! let targets: Vec<u32> = read_value(&store, "app", "", "fee_targets")?;
+//! assert_eq!(targets, [1, 2, 3]);
+//! assert_eq!(store.list("app", "")?, ["fee_targets"]);
+//! // A serde value is not a channel manager, whatever key it is under.
+//! let err = read_record(&store, "app", "", "fee_targets", ValueKind::ChannelManager).unwrap_err();
+//! assert!(matches!(err.format_error(), Some(FormatError::WrongKind { .. })));
+//! assert_eq!(err.to_string(), "value app/fee_targets: holds a serde value where a channel manager was expected");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -87,7 +87,7 @@ use lightning_core::util::ser::{Readable, Writeable};
 
 use lightning_core::bitcoin::OutPoint;
 
-use crate::codec::{read_payload, write_writeable, CodecError, ValueLocation};
+use crate::codec::{read_record, write_writeable, CodecError, ValueKind, ValueLocation};
 use crate::monitor::{read_channel_monitors_with_updates, ReadError};
 
 /// Writes the `ChannelManager` (any `Writeable`, in fact) to its key,
@@ -101,6 +101,7 @@ pub fn persist_manager<K: KVStore + ?Sized, M: Writeable + ?Sized>(
         CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
         CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
         CHANNEL_MANAGER_PERSISTENCE_KEY,
+        ValueKind::ChannelManager,
         manager,
     )
 }
@@ -112,6 +113,7 @@ pub fn persist_graph<K: KVStore + ?Sized>(store: &K, network_graph: &NetworkGrap
         NETWORK_GRAPH_PERSISTENCE_PRIMARY_NAMESPACE,
         NETWORK_GRAPH_PERSISTENCE_SECONDARY_NAMESPACE,
         NETWORK_GRAPH_PERSISTENCE_KEY,
+        ValueKind::NetworkGraph,
         network_graph,
     )
 }
@@ -125,22 +127,23 @@ pub fn persist_scorer<K: KVStore + ?Sized, S: Writeable + ?Sized>(
         SCORER_PERSISTENCE_PRIMARY_NAMESPACE,
         SCORER_PERSISTENCE_SECONDARY_NAMESPACE,
         SCORER_PERSISTENCE_KEY,
+        ValueKind::Scorer,
         scorer,
     )
 }
 
-/// Reads `key` and decodes it with `read`, which must use every byte;
-/// `Ok(None)` if the key holds nothing.
+/// Reads `key`, which must hold a value of `kind`, and decodes it with `read`,
+/// which must use every byte; `Ok(None)` if the key holds nothing.
 fn read_optional<K: KVStore + ?Sized, T>(
-    store: &K, primary_namespace: &str, secondary_namespace: &str, key: &str,
+    store: &K, primary_namespace: &str, secondary_namespace: &str, key: &str, kind: ValueKind,
     read: impl FnOnce(&mut &[u8]) -> Result<T, DecodeError>,
 ) -> Result<Option<T>, ReadError> {
-    let payload = match read_payload(store, primary_namespace, secondary_namespace, key) {
-        Ok(payload) => payload,
+    let body = match read_record(store, primary_namespace, secondary_namespace, key, kind) {
+        Ok(body) => body,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let mut reader = &payload[..];
+    let mut reader = &body[..];
     let value = read(&mut reader).and_then(|value| {
         if reader.is_empty() {
             Ok(value)
@@ -161,6 +164,7 @@ pub fn read_network_graph<K: KVStore + ?Sized>(store: &K) -> Result<Option<Netwo
         NETWORK_GRAPH_PERSISTENCE_PRIMARY_NAMESPACE,
         NETWORK_GRAPH_PERSISTENCE_SECONDARY_NAMESPACE,
         NETWORK_GRAPH_PERSISTENCE_KEY,
+        ValueKind::NetworkGraph,
         |r| NetworkGraph::read(r),
     )
 }
@@ -172,6 +176,7 @@ pub fn read_scorer<K: KVStore + ?Sized>(store: &K) -> Result<Option<Probabilisti
         SCORER_PERSISTENCE_PRIMARY_NAMESPACE,
         SCORER_PERSISTENCE_SECONDARY_NAMESPACE,
         SCORER_PERSISTENCE_KEY,
+        ValueKind::Scorer,
         |r| ProbabilisticScorer::read(r),
     )
 }
@@ -413,8 +418,8 @@ where
         CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
         CHANNEL_MANAGER_PERSISTENCE_KEY,
     );
-    let payload = match read_payload(store, primary, secondary, key) {
-        Ok(payload) => payload,
+    let body = match read_record(store, primary, secondary, key, ValueKind::ChannelManager) {
+        Ok(body) => body,
         Err(e) if e.is_not_found() => {
             return if monitors.is_empty() {
                 Ok(None)
@@ -425,7 +430,7 @@ where
         Err(e) => return Err(ReadError::from(e).into()),
     };
     let watch = args.chain_monitor.clone();
-    let mut reader = &payload[..];
+    let mut reader = &body[..];
     let manager = ChannelManager::read(&mut reader, args).and_then(|manager| {
         if reader.is_empty() {
             Ok(manager)

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use common::test_dir;
 use lightning_core::util::persist::KVStore;
 use lightning_persister::codec::{
-    read_payload, read_value, write_payload, write_value, CodecError, FormatError, ValueLocation,
+    read_record, read_value, write_record, write_value, CodecError, FormatError, ValueKind, ValueLocation,
     ENVELOPE_HEADER_LEN,
 };
 use lightning_persister::fs_store::FilesystemStore;
@@ -108,7 +108,7 @@ fn flipped_payload_bytes_fail_the_checksum() {
 #[test]
 fn unknown_versions_are_refused() {
     let f = fixture();
-    for version in [0u8, 2, 0xff] {
+    for version in [0u8, 3, 0xff] {
         let mut bytes = f.original.clone();
         bytes[4] = version;
         let err = read_damaged(&f, &bytes);
@@ -153,20 +153,87 @@ fn missing_values_are_store_errors_naming_the_key() {
 }
 
 #[test]
+fn a_value_of_another_kind_is_refused_naming_the_file_and_both_kinds() {
+    let f = fixture();
+    // A serde value where a monitor is expected.
+    let err = read_record(&f.store, NS, "", KEY, ValueKind::ChannelMonitor).expect_err("wrong kind");
+    assert_eq!(err.location(), &ValueLocation::new(NS, "", KEY));
+    assert!(matches!(
+        err.format_error(),
+        Some(FormatError::WrongKind { expected: ValueKind::ChannelMonitor, found: ValueKind::Serde })
+    ));
+    assert_eq!(
+        err.to_string(),
+        "value monitors/chan_0: holds a serde value where a channel monitor was expected"
+    );
+    // A network graph where a serde value is expected.
+    write_record(&f.store, NS, "", KEY, ValueKind::NetworkGraph, b"graph bytes").expect("write");
+    let err = read_value::<_, Monitor>(&f.store, NS, "", KEY).expect_err("wrong kind");
+    assert!(matches!(
+        err.format_error(),
+        Some(FormatError::WrongKind { expected: ValueKind::Serde, found: ValueKind::NetworkGraph })
+    ));
+    assert_eq!(
+        err.to_string(),
+        "value monitors/chan_0: holds a network graph where a serde value was expected"
+    );
+}
+
+/// The bytes the earlier code (format version 1) wrote: the header, then the
+/// body alone.
+fn version_1_file(payload: &[u8]) -> Vec<u8> {
+    let mut bytes = b"LNKV".to_vec();
+    bytes.push(1);
+    bytes.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&bytes);
+    crc.update(payload);
+    bytes.extend_from_slice(&crc.finalize().to_be_bytes());
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+#[test]
+fn files_of_format_version_1_still_read() {
+    let f = fixture();
+    let payload = bincode::serde::encode_to_vec(monitor(), bincode::config::standard()).expect("encodes");
+    fs::write(&f.path, version_1_file(&payload)).expect("write");
+    assert_eq!(read_value::<_, Monitor>(&f.store, NS, "", KEY).expect("read"), monitor());
+    fs::write(&f.path, version_1_file(b"writeable bytes")).expect("write");
+    assert_eq!(
+        read_record(&f.store, NS, "", KEY, ValueKind::ChannelMonitor).expect("read"),
+        b"writeable bytes"
+    );
+    // And they are checked as before.
+    let mut damaged = version_1_file(&payload);
+    damaged[ENVELOPE_HEADER_LEN + 3] ^= 1;
+    assert!(matches!(read_damaged(&f, &damaged), FormatError::ChecksumMismatch { .. }));
+    let whole = version_1_file(&payload);
+    assert!(matches!(read_damaged(&f, &whole[..whole.len() - 1]), FormatError::Truncated { .. }));
+    // Rewritten, a value takes the current format.
+    write_value(&f.store, NS, "", KEY, &monitor()).expect("write");
+    assert_eq!(fs::read(&f.path).expect("stored")[4], 2);
+}
+
+#[test]
 fn raw_payloads_share_the_envelope_and_its_checks() {
     let f = fixture();
-    write_payload(&f.store, "monitor_updates", "chan_0", "43", b"writeable bytes").expect("write");
-    assert_eq!(read_payload(&f.store, "monitor_updates", "chan_0", "43").expect("read"), b"writeable bytes");
+    let kind = ValueKind::ChannelMonitorUpdate;
+    write_record(&f.store, "monitor_updates", "chan_0", "43", kind, b"writeable bytes").expect("write");
+    assert_eq!(
+        read_record(&f.store, "monitor_updates", "chan_0", "43", kind).expect("read"),
+        b"writeable bytes"
+    );
     let path = f.store.key_path("monitor_updates", "chan_0", "43").expect("path");
     let mut bytes = fs::read(&path).expect("file");
     let last = bytes.len() - 1;
     bytes[last] ^= 0x20;
     fs::write(&path, &bytes).expect("damage");
-    let err = read_payload(&f.store, "monitor_updates", "chan_0", "43").expect_err("damage detected");
+    let err = read_record(&f.store, "monitor_updates", "chan_0", "43", kind).expect_err("damage detected");
     assert!(matches!(err.format_error(), Some(FormatError::ChecksumMismatch { .. })));
     assert!(err.to_string().starts_with("value monitor_updates/chan_0/43: checksum mismatch"), "{err}");
     // The damaged value is still listed (it is a key) and can be overwritten.
     assert_eq!(f.store.list("monitor_updates", "chan_0").expect("list"), vec!["43"]);
-    write_payload(&f.store, "monitor_updates", "chan_0", "43", b"fixed").expect("overwrite");
-    assert_eq!(read_payload(&f.store, "monitor_updates", "chan_0", "43").expect("read"), b"fixed");
+    write_record(&f.store, "monitor_updates", "chan_0", "43", kind, b"fixed").expect("overwrite");
+    assert_eq!(read_record(&f.store, "monitor_updates", "chan_0", "43", kind).expect("read"), b"fixed");
 }

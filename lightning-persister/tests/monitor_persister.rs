@@ -25,8 +25,8 @@ use lightning_core::util::persist::{
 };
 use lightning_core::util::ser::{ReadableArgs, Writeable};
 use lightning_persister::codec::{
-    encode_envelope, encode_writeable, read_payload, CodecError, FormatError, ValueLocation,
-    ENVELOPE_HEADER_LEN,
+    decode_record, encode_envelope, encode_record, encode_writeable, read_record, CodecError, FormatError,
+    ValueKind, ValueLocation, ENVELOPE_HEADER_LEN,
 };
 use lightning_persister::fs_store::FilesystemStore;
 use lightning_persister::monitor::{MonitorUpdatingPersister, ReadError, DEFAULT_MAXIMUM_PENDING_UPDATES};
@@ -84,8 +84,8 @@ impl Fixture {
 
     /// The full monitor on disk, without replaying updates.
     fn stored_full_monitor(&self, name: MonitorName, keys: &KeysManager) -> ChannelMonitor<InMemorySigner> {
-        let payload =
-            read_payload(self.store(), MONITORS, "", &name.to_string()).expect("full monitor stored");
+        let payload = read_record(self.store(), MONITORS, "", &name.to_string(), ValueKind::ChannelMonitor)
+            .expect("full monitor stored");
         ChannelMonitor::read(&mut &payload[..], keys).expect("decodes")
     }
 
@@ -117,8 +117,14 @@ fn new_monitor_then_each_update_under_its_own_key() {
         let update = chan.next_update(2);
         assert_eq!(cm.update_channel(id, &update), ChannelMonitorUpdateStatus::Completed);
         // The update is stored byte for byte, in an envelope.
-        let stored = read_payload(f.store(), UPDATES, &name.to_string(), &update.update_id.to_string())
-            .expect("update stored");
+        let stored = read_record(
+            f.store(),
+            UPDATES,
+            &name.to_string(),
+            &update.update_id.to_string(),
+            ValueKind::ChannelMonitorUpdate,
+        )
+        .expect("update stored");
         assert_eq!(stored, update.encode());
     }
     assert_eq!(f.update_ids(name), (1..=7).collect::<Vec<_>>());
@@ -223,7 +229,7 @@ fn stale_updates_left_by_a_crash_are_removed_not_errors() {
     // A crash between writing the full monitor at 4 and removing 1..=4
     // leaves them behind (the removal is lazy).
     for update in &updates[..4] {
-        let bytes = encode_writeable(update).expect("encodes");
+        let bytes = encode_writeable(ValueKind::ChannelMonitorUpdate, update).expect("encodes");
         f.store().write(UPDATES, &name.to_string(), &update.update_id.to_string(), &bytes).expect("write");
     }
     let read = f.read_all(&chan.chan.holder_keys).expect("stale updates are not errors");
@@ -344,11 +350,54 @@ fn unknown_version_of_an_update_is_an_error_naming_it() {
     let d = with_seven_updates();
     let path = d.update_file(2);
     let mut bytes = fs::read(&path).expect("stored");
-    bytes[4] = 2;
+    bytes[4] = 3;
     fs::write(&path, &bytes).expect("damage");
     let err = d.read_err(&d.update_location(2));
-    assert!(matches!(format_error(&err), FormatError::UnknownVersion { version: 2 }), "{err}");
-    assert!(err.to_string().contains("unknown format version 2"), "{err}");
+    assert!(matches!(format_error(&err), FormatError::UnknownVersion { version: 3 }), "{err}");
+    assert!(err.to_string().contains("unknown format version 3"), "{err}");
+}
+
+#[test]
+fn a_value_of_the_wrong_kind_is_an_error_naming_it_and_both_kinds() {
+    let d = with_seven_updates();
+    let monitor_location = ValueLocation::new(MONITORS, "", &d.name);
+    let monitor_file = d.f.file(MONITORS, "", &d.name);
+    let monitor_bytes = fs::read(&monitor_file).expect("stored");
+    // An update where the full monitor belongs.
+    fs::copy(d.update_file(1), &monitor_file).expect("copy");
+    let err = d.read_err(&monitor_location);
+    assert!(
+        matches!(
+            format_error(&err),
+            FormatError::WrongKind {
+                expected: ValueKind::ChannelMonitor,
+                found: ValueKind::ChannelMonitorUpdate
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "value {MONITORS}/{}: holds a channel monitor update where a channel monitor was expected",
+            d.name
+        )
+    );
+    // The full monitor where an update belongs.
+    fs::write(&monitor_file, &monitor_bytes).expect("restore");
+    fs::write(d.update_file(2), &monitor_bytes).expect("write");
+    let err = d.read_err(&d.update_location(2));
+    assert!(
+        matches!(
+            format_error(&err),
+            FormatError::WrongKind {
+                expected: ValueKind::ChannelMonitorUpdate,
+                found: ValueKind::ChannelMonitor
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("holds a channel monitor where a channel monitor update was expected"));
 }
 
 #[test]
@@ -381,7 +430,11 @@ fn an_update_for_another_channel_is_an_error() {
     }
     let foreign = other.next_update(0);
     assert_eq!(foreign.update_id, 6);
-    fs::write(d.update_file(6), encode_writeable(&foreign).expect("encodes")).expect("write");
+    fs::write(
+        d.update_file(6),
+        encode_writeable(ValueKind::ChannelMonitorUpdate, &foreign).expect("encodes"),
+    )
+    .expect("write");
     let err = d.read_err(&d.update_location(6));
     assert!(
         matches!(err, ReadError::UpdateForOtherChannel { found_channel_id, .. } if found_channel_id == other.chan.channel_id),
@@ -400,7 +453,8 @@ fn an_update_the_monitor_refuses_is_an_error() {
     }
     let mut forged = other.next_update(0);
     forged.channel_id = d.chan.chan.channel_id;
-    fs::write(d.update_file(6), encode_writeable(&forged).expect("encodes")).expect("write");
+    fs::write(d.update_file(6), encode_writeable(ValueKind::ChannelMonitorUpdate, &forged).expect("encodes"))
+        .expect("write");
     let err = d.read_err(&d.update_location(6));
     assert!(matches!(err, ReadError::UpdateRefused { .. }), "{err}");
     assert!(err.to_string().contains("refused the update"), "{err}");
@@ -409,14 +463,20 @@ fn an_update_the_monitor_refuses_is_an_error() {
 #[test]
 fn a_well_enveloped_update_that_does_not_decode_is_an_error() {
     let d = with_seven_updates();
-    let mut payload = fs::read(d.update_file(3)).expect("stored")[ENVELOPE_HEADER_LEN..].to_vec();
-    payload.push(0); // a trailing byte after a complete update
-    fs::write(d.update_file(3), encode_envelope(&payload).expect("envelope")).expect("write");
+    let stored = fs::read(d.update_file(3)).expect("stored");
+    let mut body = decode_record(&stored, ValueKind::ChannelMonitorUpdate).expect("an update").to_vec();
+    body.push(0); // a trailing byte after a complete update
+    let kind = ValueKind::ChannelMonitorUpdate;
+    fs::write(d.update_file(3), encode_record(kind, &body).expect("envelope")).expect("write");
     let err = d.read_err(&d.update_location(3));
     assert!(matches!(err, ReadError::Decode { error: DecodeError::BadLengthDescriptor, .. }), "{err}");
-    fs::write(d.update_file(3), encode_envelope(&[9, 9, 9]).expect("envelope")).expect("write");
+    fs::write(d.update_file(3), encode_record(kind, &[9, 9, 9]).expect("envelope")).expect("write");
     let err = d.read_err(&d.update_location(3));
     assert!(matches!(err, ReadError::Decode { .. }), "{err}");
+    // An envelope whose payload is not a record at all.
+    fs::write(d.update_file(3), encode_envelope(&[9, 9, 9]).expect("envelope")).expect("write");
+    let err = d.read_err(&d.update_location(3));
+    assert!(matches!(format_error(&err), FormatError::Decode(_)), "{err}");
 }
 
 #[test]

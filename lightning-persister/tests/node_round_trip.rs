@@ -9,17 +9,22 @@ mod common;
 
 use std::fs;
 
+use common::files_under;
 use common::node::{monitor_name, ManualSpawner, Mode, Network};
+use lightning_core::bitcoin::blockdata::constants::ChainHash;
 use lightning_core::chain::channelmonitor::CLOSED_CHANNEL_UPDATE_ID;
 use lightning_core::events::{ClosureReason, Event, MessageSendEvent};
 use lightning_core::ln::types::{ChannelId, PaymentPreimage};
+use lightning_core::routing::gossip::NetworkGraph;
 use lightning_core::util::persist::{
     KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
-    CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE,
+    CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE, NETWORK_GRAPH_PERSISTENCE_KEY,
 };
-use lightning_persister::codec::ValueLocation;
+use lightning_persister::codec::{
+    decode_envelope, decode_record, CodecError, FormatError, ValueKind, ValueLocation, FORMAT_VERSION,
+};
 use lightning_persister::monitor::ReadError;
-use lightning_persister::node_state::StartupError;
+use lightning_persister::node_state::{persist_graph, StartupError};
 
 const MONITORS: &str = CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE;
 const UPDATES: &str = CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE;
@@ -168,6 +173,145 @@ fn start_up_refuses_a_manager_whose_monitor_is_missing_or_behind() {
     net.connect(0, 1);
     net.process_all();
     net.send_and_claim(0, 1, 1_000_000);
+}
+
+/// The kind and the format error of a start-up that refused a value.
+fn wrong_kind(err: &StartupError) -> (&ValueLocation, ValueKind, ValueKind) {
+    match err {
+        StartupError::Read(ReadError::Codec(CodecError::Format {
+            location,
+            error: FormatError::WrongKind { expected, found },
+        })) => (location, *expected, *found),
+        other => panic!("not a wrong-kind error: {other}"),
+    }
+}
+
+#[test]
+fn start_up_refuses_a_value_of_the_wrong_kind_naming_the_file_and_both_kinds() {
+    let mut net = Network::new(vec![Mode::Sync, Mode::Sync]);
+    net.connect(0, 1);
+    let (chan, funding_tx) = net.create_channel(0, 1, 1_000_000);
+    let name = monitor_name(&funding_tx);
+    while net.stored_update_ids(0, &name).is_empty() {
+        net.send_and_claim(0, 1, 1_000_000);
+    }
+    net.nodes[0].persist_manager();
+    let graph = NetworkGraph::new(ChainHash::using_genesis_block(lightning_core::bitcoin::Network::Regtest));
+    persist_graph(&*net.nodes[0].store, &graph).expect("graph persisted");
+    let update_id = net.stored_update_ids(0, &name)[0];
+    let store_dir = net.dirs[0].path().to_path_buf();
+    net.disconnect(0, 1);
+    net.stop(0);
+
+    let monitor_file = store_dir.join(MONITORS).join(&name);
+    let update_file = store_dir.join(UPDATES).join(&name).join(update_id.to_string());
+    let manager_file = store_dir.join(CHANNEL_MANAGER_PERSISTENCE_KEY);
+    let graph_file = store_dir.join(NETWORK_GRAPH_PERSISTENCE_KEY);
+    let originals: Vec<(std::path::PathBuf, Vec<u8>)> = [&monitor_file, &update_file, &manager_file]
+        .into_iter()
+        .map(|path| (path.clone(), fs::read(path).expect("stored")))
+        .collect();
+    let restore = || {
+        for (path, bytes) in &originals {
+            fs::write(path, bytes).expect("restore");
+        }
+    };
+
+    // The network graph under the monitor's key.
+    fs::copy(&graph_file, &monitor_file).expect("copy");
+    let Err(err) = net.start(0) else { panic!("accepted") };
+    let (location, expected, found) = wrong_kind(&err);
+    assert_eq!(location, &ValueLocation::new(MONITORS, "", &name));
+    assert_eq!((expected, found), (ValueKind::ChannelMonitor, ValueKind::NetworkGraph));
+    let shown = err.to_string();
+    assert!(shown.contains(&format!("{MONITORS}/{name}")), "{shown}");
+    assert!(shown.contains("holds a network graph where a channel monitor was expected"), "{shown}");
+
+    // The manager under an update's key.
+    restore();
+    fs::copy(&manager_file, &update_file).expect("copy");
+    let Err(err) = net.start(0) else { panic!("accepted") };
+    let (location, expected, found) = wrong_kind(&err);
+    assert_eq!(location, &ValueLocation::new(UPDATES, &name, &update_id.to_string()));
+    assert_eq!((expected, found), (ValueKind::ChannelMonitorUpdate, ValueKind::ChannelManager));
+    assert!(err.to_string().contains(&format!("{UPDATES}/{name}/{update_id}")), "{err}");
+    assert!(err.to_string().contains("holds a channel manager where a channel monitor update was expected"));
+
+    // The monitor under the manager's key.
+    restore();
+    fs::copy(&monitor_file, &manager_file).expect("copy");
+    let Err(err) = net.start(0) else { panic!("accepted") };
+    let (location, expected, found) = wrong_kind(&err);
+    assert_eq!(location, &ValueLocation::new("", "", CHANNEL_MANAGER_PERSISTENCE_KEY));
+    assert_eq!((expected, found), (ValueKind::ChannelManager, ValueKind::ChannelMonitor));
+    assert!(
+        err.to_string()
+            .contains("value manager: holds a channel monitor where a channel manager was expected"),
+        "{err}"
+    );
+
+    // Put back, the node starts and the channel works.
+    restore();
+    net.start(0).expect("starts");
+    net.connect(0, 1);
+    net.process_all();
+    net.send_and_claim(0, 1, 1_000_000);
+    assert!(net.nodes[0].node.list_usable_channels().iter().any(|c| c.channel_id == chan));
+}
+
+/// Rewrites every value under `dir` in the version 1 format of the earlier
+/// code: the same header with version 1, the body alone as the payload.
+fn rewrite_as_version_1(dir: &std::path::Path) -> usize {
+    let mut rewritten = 0;
+    for relative in files_under(dir) {
+        let path = dir.join(relative);
+        let bytes = fs::read(&path).expect("stored");
+        let (version, _) = decode_envelope(&bytes).expect("a valid envelope");
+        assert_eq!(version, FORMAT_VERSION, "{}: written in the current format", path.display());
+        let body = ValueKind::ALL
+            .into_iter()
+            .find_map(|kind| decode_record(&bytes, kind).ok())
+            .expect("a record of some kind");
+        let mut old = b"LNKV".to_vec();
+        old.push(1);
+        old.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&old);
+        crc.update(body);
+        old.extend_from_slice(&crc.finalize().to_be_bytes());
+        old.extend_from_slice(body);
+        fs::write(&path, old).expect("rewrite");
+        rewritten += 1;
+    }
+    rewritten
+}
+
+#[test]
+fn a_store_written_in_format_version_1_still_starts() {
+    let mut net = Network::new(vec![Mode::Sync, Mode::Sync]);
+    net.connect(0, 1);
+    let (chan, funding_tx) = net.create_channel(0, 1, 1_000_000);
+    let name = monitor_name(&funding_tx);
+    while net.stored_update_ids(0, &name).is_empty() {
+        net.send_and_claim(0, 1, 1_000_000);
+    }
+    let balance_msat = net.balance_msat(0, 1, chan);
+    net.nodes[0].persist_manager();
+    let tail = net.stored_update_ids(0, &name);
+    net.disconnect(0, 1);
+    net.stop(0);
+    // The manager, the monitor and its tail of updates.
+    assert_eq!(rewrite_as_version_1(net.dirs[0].path()), 2 + tail.len());
+
+    let report = net.start(0).expect("a version 1 store starts");
+    assert_eq!(report.monitors_loaded, 1);
+    assert!(report.stale_channels_force_closed.is_empty());
+    net.connect(0, 1);
+    net.process_all();
+    assert_eq!(net.balance_msat(0, 1, chan), balance_msat);
+    net.send_and_claim(0, 1, 1_000_000);
+    assert_eq!(net.balance_msat(0, 1, chan), balance_msat - 1_000_000);
+    assert!(net.nodes[0].broadcaster.take().is_empty(), "no force-close");
 }
 
 #[test]

@@ -18,7 +18,7 @@ use lightning_core::routing::scoring::{
 };
 use lightning_core::util::persist::{KVStore, NETWORK_GRAPH_PERSISTENCE_KEY, SCORER_PERSISTENCE_KEY};
 use lightning_core::util::ser::Writeable;
-use lightning_persister::codec::{encode_envelope, CodecError, FormatError, ValueLocation};
+use lightning_persister::codec::{encode_record, CodecError, FormatError, ValueKind, ValueLocation};
 use lightning_persister::fs_store::FilesystemStore;
 use lightning_persister::monitor::ReadError;
 use lightning_persister::node_state::{persist_graph, persist_scorer, read_network_graph, read_scorer};
@@ -110,9 +110,14 @@ fn damaged_graph_or_scorer_is_refused_naming_the_file() {
     assert_eq!(err.location(), &ValueLocation::new("", "", NETWORK_GRAPH_PERSISTENCE_KEY));
     assert!(err.to_string().starts_with("value network_graph:"), "{err}");
 
-    // An intact envelope around something that is not a scorer.
+    // An intact scorer record around something that is not a scorer.
     store
-        .write("", "", SCORER_PERSISTENCE_KEY, &encode_envelope(&[1, 2, 3]).expect("envelope"))
+        .write(
+            "",
+            "",
+            SCORER_PERSISTENCE_KEY,
+            &encode_record(ValueKind::Scorer, &[1, 2, 3]).expect("envelope"),
+        )
         .expect("write");
     let Err(err) = read_scorer(&store) else { panic!("accepted") };
     assert!(matches!(&err, ReadError::Decode { .. }), "{err}");
@@ -121,8 +126,37 @@ fn damaged_graph_or_scorer_is_refused_naming_the_file() {
     let mut payload = scorer().encode();
     payload.push(0);
     store
-        .write("", "", SCORER_PERSISTENCE_KEY, &encode_envelope(&payload).expect("envelope"))
+        .write("", "", SCORER_PERSISTENCE_KEY, &encode_record(ValueKind::Scorer, &payload).expect("envelope"))
         .expect("write");
     let Err(err) = read_scorer(&store) else { panic!("accepted") };
     assert!(matches!(&err, ReadError::Decode { error: DecodeError::BadLengthDescriptor, .. }), "{err}");
+}
+
+#[test]
+fn a_graph_under_the_scorer_key_is_refused_naming_the_file_and_both_kinds() {
+    let dir = test_dir("node_state_kinds");
+    let store = FilesystemStore::new(dir.path()).expect("open");
+    persist_graph(&store, &graph()).expect("graph persisted");
+    persist_scorer(&store, &scorer()).expect("scorer persisted");
+    let graph_file = store.key_path("", "", NETWORK_GRAPH_PERSISTENCE_KEY).expect("path");
+    let scorer_file = store.key_path("", "", SCORER_PERSISTENCE_KEY).expect("path");
+    let scorer_bytes = fs::read(&scorer_file).expect("stored");
+    fs::copy(&graph_file, &scorer_file).expect("copy");
+    let Err(err) = read_scorer(&store) else { panic!("accepted") };
+    assert!(
+        matches!(
+            &err,
+            ReadError::Codec(CodecError::Format {
+                error: FormatError::WrongKind { expected: ValueKind::Scorer, found: ValueKind::NetworkGraph },
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert_eq!(err.location(), &ValueLocation::new("", "", SCORER_PERSISTENCE_KEY));
+    assert_eq!(err.to_string(), "value scorer: holds a network graph where a scorer was expected");
+    // And the other way round.
+    fs::write(&graph_file, &scorer_bytes).expect("write");
+    let Err(err) = read_network_graph(&store) else { panic!("accepted") };
+    assert_eq!(err.to_string(), "value network_graph: holds a scorer where a network graph was expected");
 }

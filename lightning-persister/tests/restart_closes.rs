@@ -16,7 +16,7 @@ use lightning_core::util::persist::{
     KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
     CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
 };
-use lightning_persister::codec::{read_payload, write_payload};
+use lightning_persister::codec::{read_record, write_record, ValueKind};
 
 /// Starts a cooperative close from `a` and delivers messages (not running
 /// asynchronous writes); returns the closing transaction both broadcast.
@@ -195,7 +195,8 @@ fn with_a_manager_that_does_not_record_closes_an_unknown_monitor_is_only_reporte
         CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
         CHANNEL_MANAGER_PERSISTENCE_KEY,
     );
-    let mut payload = read_payload(&store, primary, secondary, key).expect("stored manager");
+    let mut payload =
+        read_record(&store, primary, secondary, key, ValueKind::ChannelManager).expect("stored manager");
     assert_eq!(payload[0], 2, "written as version 2");
     assert_eq!(
         payload[payload.len() - 5..],
@@ -204,7 +205,7 @@ fn with_a_manager_that_does_not_record_closes_an_unknown_monitor_is_only_reporte
     );
     payload.truncate(payload.len() - 5);
     payload[0] = 1;
-    write_payload(&store, primary, secondary, key, &payload).expect("rewritten");
+    write_record(&store, primary, secondary, key, ValueKind::ChannelManager, &payload).expect("rewritten");
     drop(store);
 
     let report = net.start(0).expect("starts");

@@ -14,9 +14,10 @@ use crate::codec::{CodecError, ValueLocation};
 #[derive(Debug)]
 pub enum ReadError {
     /// The store failed, or the value's envelope is damaged (truncated, bad
-    /// checksum, unknown version...).
+    /// checksum, unknown version...), or it holds a value of another kind
+    /// (`FormatError::WrongKind`: a network graph under a monitor's key...).
     Codec(CodecError),
-    /// The envelope is intact but its payload is not a valid encoding of the
+    /// The envelope is intact but its body is not a valid encoding of the
     /// expected type (or has bytes left over after it).
     Decode {
         /// The value.

@@ -11,8 +11,10 @@
 //! - Each update not yet folded into a full monitor lives at
 //!   `(CHANNEL_MONITOR_UPDATE_PERSISTENCE_PRIMARY_NAMESPACE, name, update_id)`,
 //!   i.e. `monitor_updates/NAME/ID`, the id in decimal without leading zeros.
-//! - Every value is a core `Writeable` encoding inside the [`crate::codec`]
-//!   envelope (magic, version, length, CRC-32).
+//! - Every value is a core `Writeable` encoding, the body of a
+//!   [`crate::codec`] record of kind `ChannelMonitor` or
+//!   `ChannelMonitorUpdate` inside the envelope (magic, version, length,
+//!   CRC-32). A value of another kind under these keys is refused by name.
 //!
 //! # Writing ([`MonitorUpdatingPersister`], a [`Persist`])
 //!
@@ -73,7 +75,7 @@ use lightning_core::util::persist::{
 };
 use lightning_core::{log_error, log_warn};
 
-use crate::codec::{encode_writeable, CodecError, FormatError, ValueLocation};
+use crate::codec::{encode_writeable, CodecError, FormatError, ValueKind, ValueLocation};
 
 /// How many updates a monitor collects before they are folded into a new full
 /// monitor, unless configured otherwise.
@@ -232,8 +234,8 @@ impl<K: KVStore, L: Logger> MonitorUpdatingPersister<K, L> {
             }
         };
         let encoded = match (write.kind, update) {
-            (WriteKind::Update, Some(update)) => encode_writeable(update),
-            _ => encode_writeable(monitor),
+            (WriteKind::Update, Some(update)) => encode_writeable(ValueKind::ChannelMonitorUpdate, update),
+            _ => encode_writeable(ValueKind::ChannelMonitor, monitor),
         };
         match encoded {
             Ok(bytes) => Ok(MonitorWrite { bytes, ..write }),

@@ -18,7 +18,7 @@ use lightning_core::util::ser::{Readable, ReadableArgs};
 use lightning_core::bitcoin::{OutPoint, Txid};
 
 use super::ReadError;
-use crate::codec::{read_payload, CodecError, ValueLocation};
+use crate::codec::{read_record, CodecError, ValueKind, ValueLocation};
 
 /// Parses a monitor's key (`TXID_INDEX`, as [`MonitorName`] displays it).
 /// Only the canonical spelling is accepted, so one monitor has one key.
@@ -49,12 +49,12 @@ fn parse_decimal(s: &str) -> Option<u64> {
     }
 }
 
-/// Decodes `payload` as a `T`, which must use every byte.
+/// Decodes `body` as a `T`, which must use every byte.
 fn decode_all<T>(
-    payload: &[u8], location: impl FnOnce() -> ValueLocation,
+    body: &[u8], location: impl FnOnce() -> ValueLocation,
     read: impl FnOnce(&mut &[u8]) -> Result<T, DecodeError>,
 ) -> Result<T, ReadError> {
-    let mut reader = payload;
+    let mut reader = body;
     let result = read(&mut reader).and_then(|value| {
         if reader.is_empty() {
             Ok(value)
@@ -113,9 +113,9 @@ pub fn read_channel_monitor_with_updates<K: KVStore + ?Sized, SP: SignerProvider
     let primary = CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE;
     let secondary = CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE;
     let monitor_location = || ValueLocation::new(primary, secondary, &key);
-    let payload = read_payload(store, primary, secondary, &key)?;
+    let body = read_record(store, primary, secondary, &key, ValueKind::ChannelMonitor)?;
     let monitor: ChannelMonitor<SP::EcdsaSigner> =
-        decode_all(&payload, monitor_location, |r| ReadableArgs::read(r, signer_provider))?;
+        decode_all(&body, monitor_location, |r| ReadableArgs::read(r, signer_provider))?;
     if monitor.funding_outpoint() != name.funding_outpoint() {
         return Err(ReadError::MonitorNameMismatch {
             location: monitor_location(),
@@ -162,8 +162,8 @@ pub fn read_channel_monitor_with_updates<K: KVStore + ?Sized, SP: SignerProvider
         }
         let update_key = id.to_string();
         let location = || update_location(&update_key);
-        let payload = read_payload(store, updates_ns, &key, &update_key)?;
-        let update: ChannelMonitorUpdate = decode_all(&payload, location, |r| Readable::read(r))?;
+        let body = read_record(store, updates_ns, &key, &update_key, ValueKind::ChannelMonitorUpdate)?;
+        let update: ChannelMonitorUpdate = decode_all(&body, location, |r| Readable::read(r))?;
         if update.update_id != id {
             return Err(ReadError::UpdateIdMismatch {
                 location: location(),
