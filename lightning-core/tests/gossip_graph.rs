@@ -203,14 +203,18 @@ fn async_utxo_lookup_adds_the_channel_when_resolved() {
     future.resolve(&graph, Ok(TxOut { value: Amount::from_sat(77_000), script_pubkey: script }));
     assert_eq!(graph.pending_utxo_check_count(), 0);
     assert_eq!(graph.read_only().channel(9).unwrap().capacity_sats, Some(77_000));
-    // The accepted announcement is broadcast.
+    // The accepted announcement has no update yet: not broadcast (BOLT 7),
+    // until the channel's first update, which it then precedes.
+    assert!(sync.get_and_clear_pending_gossip_events().is_empty());
+    let peer = TestNode::new(9).pubkey();
+    let policy = Policy { timestamp: 1_000, htlc_maximum_msat: 1_000_000, ..Default::default() };
+    let upd = channel_update(a, b, 9, policy, CHAIN);
+    sync.handle_channel_update(Some(&peer), &upd).unwrap();
     let events = sync.get_and_clear_pending_gossip_events();
+    let relayed = |msg| GossipSendEvent::Broadcast { msg, except_node_id: Some(peer), ours: false };
     assert_eq!(
         events,
-        vec![GossipSendEvent::Broadcast {
-            msg: GossipMessage::ChannelAnnouncement(ann),
-            except_node_id: None
-        }]
+        vec![relayed(GossipMessage::ChannelAnnouncement(ann)), relayed(GossipMessage::ChannelUpdate(upd))]
     );
 
     // A lookup that fails later adds nothing.
@@ -472,7 +476,8 @@ fn second_node_learns_the_first_nodes_graph_through_queries() {
         events,
         vec![GossipSendEvent::Broadcast {
             msg: GossipMessage::ChannelUpdate(fresh.clone()),
-            except_node_id: Some(id1)
+            except_node_id: Some(id1),
+            ours: false
         }]
     );
     // Node 1 filtered from the past to the future: it wants that update.
@@ -509,6 +514,10 @@ fn next_announcement_walks_for_initial_sync() {
     for ann in &anns {
         graph.update_channel_from_announcement(ann, no_utxo()).unwrap();
     }
+    // Channels without a signed update are not served (BOLT 7).
+    assert!(graph.get_next_channel_announcement(0).is_none());
+    graph.update_channel(&channel_update(a, b, 10, Policy::default(), CHAIN)).unwrap();
+    graph.update_channel(&channel_update(c, b, 20, Policy::default(), CHAIN)).unwrap();
     assert_eq!(graph.get_next_channel_announcement(0).unwrap().0, anns[0]);
     assert_eq!(graph.get_next_channel_announcement(11).unwrap().0, anns[1]);
     assert!(graph.get_next_channel_announcement(21).is_none());
@@ -750,9 +759,14 @@ fn updates_older_than_the_pruning_limit_are_refused_and_not_relayed() {
     // Right at the limit it is still fresh enough, and relayed.
     let at_limit = channel_update(a, b, 42, at(now - limit), CHAIN);
     sync.handle_channel_update(Some(&peer), &at_limit).unwrap();
+    // (Pruning dropped the first update: this one is now the channel's only
+    // one, so its announcement goes first.)
     assert!(matches!(
         &sync.get_and_clear_pending_gossip_events()[..],
-        [GossipSendEvent::Broadcast { msg: GossipMessage::ChannelUpdate(_), .. }]
+        [
+            GossipSendEvent::Broadcast { msg: GossipMessage::ChannelAnnouncement(_), .. },
+            GossipSendEvent::Broadcast { msg: GossipMessage::ChannelUpdate(_), .. }
+        ]
     ));
 }
 
@@ -765,6 +779,12 @@ fn a_channel_known_without_signatures_keeps_its_announcement_when_it_arrives() {
     assert!(graph.get_next_channel_announcement(0).is_none());
     let ann = channel_announcement(a, b, 42, CHAIN);
     graph.update_channel_from_announcement(&ann, no_utxo()).unwrap();
+    // Served once it has a signed update too (BOLT 7: no announcement
+    // without a corresponding update).
+    assert!(graph.get_next_channel_announcement(0).is_none());
+    graph
+        .update_channel(&channel_update(a, b, 42, Policy { timestamp: 2_000, ..Default::default() }, CHAIN))
+        .unwrap();
     assert_eq!(graph.get_next_channel_announcement(0).unwrap().0, ann);
     // What was learned before stays.
     assert_eq!(graph.read_only().channel(42).unwrap().capacity_sats, Some(1_000_000));
@@ -822,5 +842,125 @@ fn a_range_starting_past_the_largest_block_height_gets_no_ids() {
             }
             other => panic!("{other:?}"),
         }
+    }
+}
+
+fn filter(first_timestamp: u32, timestamp_range: u32) -> lightning_core::ln::msgs::GossipTimestampFilter {
+    lightning_core::ln::msgs::GossipTimestampFilter { chain_hash: CHAIN, first_timestamp, timestamp_range }
+}
+
+/// BOLT 7 (`gossip_timestamp_filter` receiver): "If a `channel_announcement`
+/// has no corresponding `channel_update`s: MUST NOT send the
+/// `channel_announcement`", "MUST consider whether to send the
+/// `channel_announcement` after receiving the first corresponding
+/// `channel_update`", and it goes "prior to any corresponding
+/// `channel_update`s".
+#[test]
+fn channel_announcements_are_relayed_only_right_before_their_first_update() {
+    let (a, b, _) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let (origin, everything, later) =
+        (TestNode::new(7).pubkey(), TestNode::new(8).pubkey(), TestNode::new(9).pubkey());
+    sync.handle_gossip_timestamp_filter(&everything, &filter(0, u32::MAX)).unwrap();
+    sync.handle_gossip_timestamp_filter(&later, &filter(2_000, 1_000)).unwrap();
+
+    let ann = channel_announcement(a, b, 42, CHAIN);
+    sync.handle_channel_announcement(Some(&origin), &ann).unwrap();
+    assert!(sync.get_and_clear_pending_gossip_events().is_empty(), "no update yet: not relayed");
+    let ann_msg = GossipMessage::ChannelAnnouncement(ann.clone());
+    assert!(!sync.should_forward_to(&everything, &ann_msg), "not sent to a peer that wants everything");
+    assert_eq!(sync.get_next_channel_announcement(0), None, "a graph walk skips it");
+
+    // The first update brings the announcement out, right before it.
+    let ab = channel_update(a, b, 42, Policy { timestamp: 1_000, ..Default::default() }, CHAIN);
+    sync.handle_channel_update(Some(&origin), &ab).unwrap();
+    let relayed = |msg| GossipSendEvent::Broadcast { msg, except_node_id: Some(origin), ours: false };
+    assert_eq!(
+        sync.get_and_clear_pending_gossip_events(),
+        vec![relayed(ann_msg.clone()), relayed(GossipMessage::ChannelUpdate(ab.clone()))]
+    );
+    assert!(sync.should_forward_to(&everything, &ann_msg));
+    assert!(!sync.should_forward_to(&later, &ann_msg), "its only update is before that window");
+    let (served, update_1, update_2) = sync.get_next_channel_announcement(0).unwrap();
+    assert_eq!(served, ann);
+    assert_eq!(update_1.or(update_2), Some(ab.clone()));
+
+    // Later updates come alone; the announcement takes their timestamps.
+    let ba = channel_update(b, a, 42, Policy { timestamp: 2_500, ..Default::default() }, CHAIN);
+    sync.handle_channel_update(Some(&origin), &ba).unwrap();
+    assert_eq!(sync.get_and_clear_pending_gossip_events(), vec![relayed(GossipMessage::ChannelUpdate(ba))]);
+    assert!(sync.should_forward_to(&later, &ann_msg));
+
+    // An announcement of a channel we do not know is not sent either.
+    let unknown = GossipMessage::ChannelAnnouncement(channel_announcement(a, b, 43, CHAIN));
+    assert!(!sync.should_forward_to(&everything, &unknown));
+}
+
+/// Our own gossip (`from` `None`) is marked `ours`, so the peer manager sends
+/// it whatever the peers' filters; the announcement of our channel goes out
+/// with our first update.
+#[test]
+fn our_own_gossip_is_marked_to_ignore_peer_filters() {
+    let (a, b, _) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let ann = channel_announcement(a, b, 42, CHAIN);
+    sync.handle_channel_announcement(None, &ann).unwrap();
+    assert!(sync.get_and_clear_pending_gossip_events().is_empty());
+    let ab = channel_update(a, b, 42, Policy { timestamp: 1_000, ..Default::default() }, CHAIN);
+    sync.handle_channel_update(None, &ab).unwrap();
+    let na = node_announcement(a, 1_000);
+    sync.handle_node_announcement(None, &na).unwrap();
+    let ours = |msg| GossipSendEvent::Broadcast { msg, except_node_id: None, ours: true };
+    assert_eq!(
+        sync.get_and_clear_pending_gossip_events(),
+        vec![
+            ours(GossipMessage::ChannelAnnouncement(ann)),
+            ours(GossipMessage::ChannelUpdate(ab)),
+            ours(GossipMessage::NodeAnnouncement(na))
+        ]
+    );
+}
+
+/// A signed update kept for a channel known without its announcement (from
+/// a trusted source): when the announcement arrives it is relayed at once,
+/// followed by that update.
+#[test]
+fn an_announcement_arriving_after_signed_updates_is_relayed_with_them() {
+    let (a, b, _) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    add_trusted_channel(&graph, a, b, 42, 1_000_000, None, None);
+    let ab = channel_update(a, b, 42, Policy { timestamp: 1_000, ..Default::default() }, CHAIN);
+    graph.update_channel(&ab).unwrap();
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let origin = TestNode::new(7).pubkey();
+    let ann = channel_announcement(a, b, 42, CHAIN);
+    sync.handle_channel_announcement(Some(&origin), &ann).unwrap();
+    let relayed = |msg| GossipSendEvent::Broadcast { msg, except_node_id: Some(origin), ours: false };
+    assert_eq!(
+        sync.get_and_clear_pending_gossip_events(),
+        vec![relayed(GossipMessage::ChannelAnnouncement(ann)), relayed(GossipMessage::ChannelUpdate(ab))]
+    );
+}
+
+/// `graph_walk_wanted`: only a filter that can match something we hold.
+#[test]
+fn a_graph_walk_is_wanted_only_for_a_filter_that_can_match() {
+    let (a, b, _) = nodes();
+    let graph = NetworkGraph::new(CHAIN);
+    graph.update_channel_from_announcement(&channel_announcement(a, b, 42, CHAIN), no_utxo()).unwrap();
+    graph
+        .update_channel(&channel_update(a, b, 42, Policy { timestamp: 1_000, ..Default::default() }, CHAIN))
+        .unwrap();
+    graph.update_node_from_announcement(&node_announcement(b, 1_500)).unwrap();
+    let sync: P2PGossipSync<&NetworkGraph, NoUtxoLookup> = P2PGossipSync::new(&graph, None);
+    let peer = TestNode::new(7).pubkey();
+    assert!(!sync.graph_walk_wanted(&peer), "no filter");
+    for (first, range, wanted) in
+        [(u32::MAX, 0, false), (0, 0, false), (1_501, u32::MAX, false), (1_500, 1, true), (0, u32::MAX, true)]
+    {
+        sync.handle_gossip_timestamp_filter(&peer, &filter(first, range)).unwrap();
+        assert_eq!(sync.graph_walk_wanted(&peer), wanted, "filter {first}/{range}");
     }
 }

@@ -90,10 +90,16 @@ fn non_minimal_features_are_verified_and_relayed_as_signed() {
     let graph = NetworkGraph::new(CHAIN);
     let sync = P2PGossipSync::new(&graph, no_utxo());
     sync.handle_channel_announcement(Some(&peer), &ann).unwrap();
+    // (An announcement is relayed only before its channel's first update.)
+    let upd = channel_update(a, b, 77, Policy::default(), CHAIN);
+    sync.handle_channel_update(Some(&peer), &upd).unwrap();
     sync.handle_node_announcement(Some(&peer), &node_ann).unwrap();
     // Relayed byte for byte.
     let sent = broadcasts(&sync.get_and_clear_pending_gossip_events());
-    assert_eq!(sent, vec![with_type(256, &ann_bytes), with_type(257, &node_bytes)]);
+    assert_eq!(
+        sent,
+        vec![with_type(256, &ann_bytes), with_type(258, &upd.encode()), with_type(257, &node_bytes)]
+    );
 
     // Served byte for byte in answer to a query, also after a save and load.
     let reloaded: NetworkGraph = decode_exact(&graph.encode()).unwrap();
@@ -237,7 +243,8 @@ fn a_flooding_origin_is_relayed_at_its_rate_limit_only() {
     let chan = graph.read_only().channel(5).unwrap();
     let from_a = if a.node_id() == chan.node_one { chan.one_to_two } else { chan.two_to_one };
     assert_eq!(from_a.unwrap().last_update, now + 9 * 60, "limited updates are still applied");
-    assert_eq!(broadcasts(&sync.get_and_clear_pending_gossip_events()).len(), RELAY_BURST as usize);
+    // (The first one preceded by the channel's announcement.)
+    assert_eq!(broadcasts(&sync.get_and_clear_pending_gossip_events()).len(), RELAY_BURST as usize + 1);
     assert_eq!(sync.rate_limited_broadcasts(), 10 - RELAY_BURST as u64);
     // The other direction has its own budget.
     sync.handle_channel_update(Some(&peer), &update(b, a, now)).unwrap();

@@ -12,11 +12,14 @@ use lightning_core::events::{MessageSendEvent, MessageSendEventsProvider};
 use lightning_core::ln::features::{InitFeatures, NodeFeatures};
 use lightning_core::ln::msgs::gossip::{QUERY_OPTION_CHECKSUMS, QUERY_OPTION_TIMESTAMPS};
 use lightning_core::ln::msgs::{
-    BaseMessageHandler, ChannelAnnouncement, ChannelUpdate, ErroringMessageHandler, IgnoringMessageHandler,
-    Init, LightningError, NodeAnnouncement, QueryChannelRange, QueryShortChannelIds, RoutingMessageHandler,
+    BaseMessageHandler, ChannelAnnouncement, ChannelUpdate, ErroringMessageHandler, GossipTimestampFilter,
+    IgnoringMessageHandler, Init, LightningError, NodeAnnouncement, QueryChannelRange, QueryShortChannelIds,
+    RoutingMessageHandler,
 };
-use lightning_core::ln::peer_handler::OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES;
 use lightning_core::ln::peer_handler::{MessageHandler, PeerManager, SocketDescriptor};
+use lightning_core::ln::peer_handler::{
+    MAX_GRAPH_ITEMS_VISITED_PER_FLUSH, OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES,
+};
 use lightning_core::ln::types::ShortChannelId;
 use lightning_core::routing::gossip::GossipMessage;
 use lightning_core::routing::gossip::{NetworkGraph, P2PGossipSync};
@@ -26,6 +29,7 @@ use lightning_core::util::logger::NullLogger;
 use lightning_core::util::ser::{decode_exact, Writeable};
 use routing_util::*;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 const CHAIN: ChainHash = ChainHash::REGTEST;
@@ -80,6 +84,8 @@ type Pm = PeerManager<
 struct Counting {
     inner: Gossip,
     received: Mutex<Vec<GossipMessage>>,
+    /// Graph items the peer manager looked at to walk our graph to a peer.
+    visits: AtomicUsize,
 }
 impl std::ops::Deref for Counting {
     type Target = Gossip;
@@ -128,13 +134,18 @@ impl RoutingMessageHandler for Counting {
     fn get_next_channel_announcement(
         &self, starting_scid: u64,
     ) -> Option<(ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>)> {
+        self.visits.fetch_add(1, Ordering::Relaxed);
         RoutingMessageHandler::get_next_channel_announcement(&self.inner, starting_scid)
     }
     fn get_next_node_announcement(&self, starting_point: Option<&PublicKey>) -> Option<NodeAnnouncement> {
+        self.visits.fetch_add(1, Ordering::Relaxed);
         RoutingMessageHandler::get_next_node_announcement(&self.inner, starting_point)
     }
     fn should_forward_to(&self, peer: &PublicKey, msg: &GossipMessage) -> bool {
         RoutingMessageHandler::should_forward_to(&self.inner, peer, msg)
+    }
+    fn graph_walk_wanted(&self, their_node_id: &PublicKey) -> bool {
+        RoutingMessageHandler::graph_walk_wanted(&self.inner, their_node_id)
     }
     fn get_next_query_replies(&self, their_node_id: &PublicKey) -> Vec<GossipMessage> {
         RoutingMessageHandler::get_next_query_replies(&self.inner, their_node_id)
@@ -148,7 +159,11 @@ fn node(seed: u8, graph: Arc<NetworkGraph>) -> Pm {
     let gossip = P2PGossipSync::new(graph, None::<NoUtxoLookup>);
     let handlers = MessageHandler {
         chan_handler: Arc::new(ErroringMessageHandler::new()),
-        route_handler: Arc::new(Counting { inner: gossip, received: Mutex::new(Vec::new()) }),
+        route_handler: Arc::new(Counting {
+            inner: gossip,
+            received: Mutex::new(Vec::new()),
+            visits: AtomicUsize::new(0),
+        }),
         custom_message_handler: IgnoringMessageHandler,
     };
     PeerManager::new(handlers, CHAIN, KeysManager::new(&[seed; 32], 0, 0), NullLogger).unwrap()
@@ -398,4 +413,229 @@ fn many_queries_in_one_read_hold_bounded_memory_and_are_answered_once() {
     assert_eq!(count(262), 1, "one reply_short_channel_ids_end");
     assert_eq!(count(256), 100, "the first query's 100 announcements");
     assert_eq!(count(258), 200, "and their 200 updates");
+}
+
+/// `b` sends `a` a `gossip_timestamp_filter`, and the connection runs until it
+/// is quiet.
+fn send_filter(a: &Pm, pa: &mut Pipe, b: &Pm, pb: &mut Pipe, first_timestamp: u32, timestamp_range: u32) {
+    let filter = GossipTimestampFilter { chain_hash: CHAIN, first_timestamp, timestamp_range };
+    assert_eq!(b.broadcast_gossip(&lightning_core::ln::wire::encode(&filter), None), 1);
+    pump(a, pa, b, pb);
+}
+
+fn wire_types(msgs: &[GossipMessage]) -> Vec<u16> {
+    msgs.iter().map(|m| u16::from_be_bytes([m.encode_with_type()[0], m.encode_with_type()[1]])).collect()
+}
+
+#[test]
+fn filters_that_match_nothing_start_no_graph_walk() {
+    // A's gossip: channel updates at 1,001..=1,040, node announcements at 50.
+    let graph_a = Arc::new(signed_graph(40));
+    let graph_b = Arc::new(NetworkGraph::new(CHAIN));
+    // B's filter on connection asks for the hour before 100,000: after all
+    // of A's gossip.
+    graph_b.remove_stale_channels_and_tracking_with_time(100_000);
+    let (a, b) = (node(1, graph_a), node(2, graph_b));
+    let (mut pa, mut pb) = (pipe(1), pipe(2));
+    connect(&a, &mut pa, &b, &mut pb);
+    let (ha, hb) = (&a.handlers().route_handler, &b.handlers().route_handler);
+    assert_eq!(ha.count(265), 1, "B sent its filter");
+    assert_eq!(ha.visits.load(Ordering::Relaxed), 0, "a filter after A's newest gossip: no walk");
+    hb.take_received(); // B's own sync, through its queries
+
+    // An empty window (as sent to peers without gossip_queries, or 0/0), or
+    // one starting right after A's newest gossip, walks nothing either.
+    for (first, range) in [(u32::MAX, 0), (0, 0), (1_041, u32::MAX)] {
+        send_filter(&a, &mut pa, &b, &mut pb, first, range);
+        assert_eq!(ha.visits.load(Ordering::Relaxed), 0, "filter {first}/{range}");
+    }
+    assert!(hb.take_received().is_empty());
+
+    // A window holding only channel 40's updates: that channel alone.
+    send_filter(&a, &mut pa, &b, &mut pb, 1_040, 1);
+    assert!(ha.visits.load(Ordering::Relaxed) > 0);
+    assert_eq!(wire_types(&hb.take_received()), vec![256, 258, 258]);
+
+    // Everything: every channel (announcement first) and announced node.
+    send_filter(&a, &mut pa, &b, &mut pb, 0, u32::MAX);
+    let types = wire_types(&hb.take_received());
+    assert_eq!(types.iter().filter(|t| **t == 256).count(), 40);
+    assert_eq!(types.iter().filter(|t| **t == 258).count(), 80);
+    assert_eq!(types.iter().filter(|t| **t == 257).count(), 30);
+    assert_eq!(types[..3], [256, 258, 258]);
+}
+
+#[test]
+fn our_own_gossip_reaches_peers_whatever_their_filter() {
+    let (a, b) = (node(1, Arc::new(signed_graph(2))), node(2, Arc::new(signed_graph(2))));
+    let (mut pa, mut pb) = (pipe(1), pipe(2));
+    connect(&a, &mut pa, &b, &mut pb);
+    // B asks for nothing but A's own gossip (BOLT 7, for a peer without
+    // gossip_queries).
+    send_filter(&a, &mut pa, &b, &mut pb, u32::MAX, 0);
+    let (ha, hb) = (&a.handlers().route_handler, &b.handlers().route_handler);
+    hb.take_received();
+
+    let (n1, n2, n3) = (TestNode::new(1), TestNode::new(2), TestNode::new(3));
+    let at = |timestamp| Policy { timestamp, ..Default::default() };
+    // Relayed gossip (from another peer) is filtered out...
+    let other_peer = TestNode::new(9).pubkey();
+    let relayed = channel_update(n1, n2, (700_001u64 << 40) | 1, at(5_000), CHAIN);
+    ha.handle_channel_update(Some(&other_peer), &relayed).unwrap();
+    // ...ours is not: a new channel of ours, announced with its first update.
+    let ours_scid = (800_000u64 << 40) | 7;
+    let ann = channel_announcement(n1, n3, ours_scid, CHAIN);
+    ha.handle_channel_announcement(None, &ann).unwrap();
+    let upd = channel_update(n1, n3, ours_scid, at(6_000), CHAIN);
+    ha.handle_channel_update(None, &upd).unwrap();
+    a.process_events();
+    pump(&a, &mut pa, &b, &mut pb);
+    assert_eq!(
+        hb.take_received(),
+        vec![GossipMessage::ChannelAnnouncement(ann), GossipMessage::ChannelUpdate(upd)]
+    );
+}
+
+/// A routing handler whose graph is `channels` made-up channels (one template
+/// announcement and update, renumbered), all passing or all failing every
+/// filter; it counts the items looked at.
+struct Synthetic {
+    channels: u64,
+    ann: ChannelAnnouncement,
+    upd: ChannelUpdate,
+    matching: AtomicBool,
+    visits: AtomicUsize,
+}
+impl MessageSendEventsProvider for Synthetic {
+    fn get_and_clear_pending_msg_events(&self) -> Vec<MessageSendEvent> {
+        Vec::new()
+    }
+}
+impl BaseMessageHandler for Synthetic {
+    fn peer_connected(&self, _: PublicKey, _: &Init, _: bool) -> Result<(), ()> {
+        Ok(())
+    }
+    fn peer_disconnected(&self, _: PublicKey) {}
+    fn provided_node_features(&self) -> NodeFeatures {
+        NodeFeatures::empty()
+    }
+    fn provided_init_features(&self, _: PublicKey) -> InitFeatures {
+        InitFeatures::empty()
+    }
+}
+impl RoutingMessageHandler for Synthetic {
+    fn handle_gossip_message(&self, _: PublicKey, _: GossipMessage) -> Result<(), LightningError> {
+        Ok(())
+    }
+    fn get_next_channel_announcement(
+        &self, starting_scid: u64,
+    ) -> Option<(ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>)> {
+        self.visits.fetch_add(1, Ordering::Relaxed);
+        let scid = starting_scid.max(1);
+        if scid > self.channels {
+            return None;
+        }
+        let (mut ann, mut upd) = (self.ann.clone(), self.upd.clone());
+        ann.contents.short_channel_id = ShortChannelId(scid);
+        upd.contents.short_channel_id = ShortChannelId(scid);
+        Some((ann, Some(upd), None))
+    }
+    fn get_next_node_announcement(&self, _: Option<&PublicKey>) -> Option<NodeAnnouncement> {
+        self.visits.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+    fn should_forward_to(&self, _: &PublicKey, _: &GossipMessage) -> bool {
+        self.matching.load(Ordering::Relaxed)
+    }
+    fn processing_queue_high(&self) -> bool {
+        false
+    }
+}
+
+type SyntheticPm = PeerManager<
+    Pipe,
+    Arc<ErroringMessageHandler>,
+    Arc<Synthetic>,
+    IgnoringMessageHandler,
+    KeysManager,
+    NullLogger,
+>;
+
+/// Runs `s` (walking its graph as its flushes allow) and `b` until quiet.
+fn pump_synthetic(s: &SyntheticPm, ps: &mut Pipe, b: &Pm, pb: &mut Pipe) {
+    for _ in 0..10_000 {
+        s.process_events();
+        b.process_events();
+        let to_b = std::mem::take(&mut *ps.sent.lock().unwrap());
+        let to_s = std::mem::take(&mut *pb.sent.lock().unwrap());
+        if to_s.is_empty() && to_b.is_empty() {
+            return;
+        }
+        if !to_b.is_empty() {
+            b.read_event(pb, &to_b).unwrap();
+        }
+        if !to_s.is_empty() {
+            s.read_event(ps, &to_s).unwrap();
+        }
+    }
+    panic!("never went quiet");
+}
+
+#[test]
+fn a_graph_walk_looks_at_a_bounded_number_of_items_per_flush() {
+    let channels = 2 * MAX_GRAPH_ITEMS_VISITED_PER_FLUSH as u64 + 500;
+    let (n1, n2) = (TestNode::new(1), TestNode::new(2));
+    let handler = Arc::new(Synthetic {
+        channels,
+        ann: channel_announcement(n1, n2, 1, CHAIN),
+        upd: channel_update(n1, n2, 1, Policy::default(), CHAIN),
+        matching: AtomicBool::new(false),
+        visits: AtomicUsize::new(0),
+    });
+    let handlers = MessageHandler {
+        chan_handler: Arc::new(ErroringMessageHandler::new()),
+        route_handler: handler.clone(),
+        custom_message_handler: IgnoringMessageHandler,
+    };
+    let s: SyntheticPm =
+        PeerManager::new(handlers, CHAIN, KeysManager::new(&[1; 32], 0, 0), NullLogger).unwrap();
+    let b = node(2, Arc::new(NetworkGraph::new(CHAIN)));
+    let (mut ps, mut pb) = (pipe(1), pipe(2));
+    let act_one = b.new_outbound_connection(s.our_node_id(), pb.clone(), None).unwrap();
+    s.new_inbound_connection(ps.clone(), None).unwrap();
+    s.read_event(&mut ps, &act_one).unwrap();
+    pump_synthetic(&s, &mut ps, &b, &mut pb);
+    assert_eq!(s.list_peers().len(), 1);
+
+    // A filter nothing passes: the walk goes over the whole graph, at most
+    // MAX_GRAPH_ITEMS_VISITED_PER_FLUSH items per flush, resuming each time.
+    let filter = GossipTimestampFilter { chain_hash: CHAIN, first_timestamp: 0, timestamp_range: u32::MAX };
+    let encoded_filter = lightning_core::ln::wire::encode(&filter);
+    handler.visits.store(0, Ordering::Relaxed);
+    assert_eq!(b.broadcast_gossip(&encoded_filter, None), 1);
+    let to_s = std::mem::take(&mut *pb.sent.lock().unwrap());
+    s.read_event(&mut ps, &to_s).unwrap();
+    let mut deltas = vec![handler.visits.swap(0, Ordering::Relaxed)];
+    loop {
+        s.process_events();
+        let delta = handler.visits.swap(0, Ordering::Relaxed);
+        if delta == 0 {
+            break;
+        }
+        deltas.push(delta);
+        assert!(deltas.len() < 100, "the walk never ended");
+    }
+    assert!(deltas.iter().all(|d| *d <= MAX_GRAPH_ITEMS_VISITED_PER_FLUSH), "{deltas:?}");
+    assert!(deltas.iter().filter(|d| **d > 0).count() >= 3, "{deltas:?}");
+    // Every channel, the end of the channels, the end of the nodes.
+    assert_eq!(deltas.iter().sum::<usize>() as u64, channels + 2);
+    assert!(ps.sent.lock().unwrap().is_empty(), "nothing passed the filter");
+
+    // A filter everything passes: every channel reaches B, across flushes.
+    handler.matching.store(true, Ordering::Relaxed);
+    assert_eq!(b.broadcast_gossip(&encoded_filter, None), 1);
+    pump_synthetic(&s, &mut ps, &b, &mut pb);
+    let hb = &b.handlers().route_handler;
+    assert_eq!(hb.count(256), channels as usize);
+    assert_eq!(hb.count(258), channels as usize);
 }

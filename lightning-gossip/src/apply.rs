@@ -80,6 +80,12 @@ struct NodeDetails {
     addresses: Vec<SocketAddress>,
 }
 
+/// True for a funding amount a channel can have: more than 0 and at most
+/// the 21,000,000 BTC that can ever exist.
+fn is_plausible_capacity_sats(sats: u64) -> bool {
+    sats > 0 && sats <= lightning_core::bitcoin::Amount::MAX_MONEY.to_sat()
+}
+
 fn read_u8(r: &mut &[u8]) -> Result<u8, DecodeError> {
     u8::read(r)
 }
@@ -149,11 +155,17 @@ impl<'a> RapidGossipSync<'a> {
             let mut capacity_sats = None;
             if version >= 2 && index_2 & (1 << 63) != 0 {
                 index_2 &= !(1 << 63);
-                // Extra data: the funding amount in satoshis first (an 8-byte
-                // big-endian integer), then anything we skip.
+                // Extra data: the funding amount in satoshis first, then
+                // anything we skip. The format note does not give the amount's
+                // encoding; we read an 8-byte big-endian integer and take an
+                // implausible value (0, or more than all bitcoin that can
+                // exist) as "unknown" rather than as a capacity.
                 let extra = read_u16_len_bytes(&mut r)?;
-                capacity_sats =
-                    extra.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
+                capacity_sats = extra
+                    .get(..8)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(u64::from_be_bytes)
+                    .filter(|sats| is_plausible_capacity_sats(*sats));
             }
             let node = |i: u64| node_ids.get(i as usize).copied().ok_or(GraphSyncError::InvalidNodeIndex);
             let (n1, n2) = (node(index_1)?, node(index_2)?);

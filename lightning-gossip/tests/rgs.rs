@@ -399,3 +399,44 @@ fn version_2_funding_amounts_become_channel_capacities() {
     assert_eq!(ro.channel(901).unwrap().capacity_sats, None);
     assert_eq!(ro.channel(902).unwrap().capacity_sats, None);
 }
+
+/// The v2 funding amount's encoding is not given by the format note: an
+/// amount no channel can have (0, or more than the 21,000,000 BTC that can
+/// exist, as another encoding read as 8 big-endian bytes would give) is taken
+/// as an unknown capacity, not as a limit for the router.
+#[test]
+fn version_2_implausible_funding_amounts_are_unknown_capacities() {
+    let latest = 1_700_000_000u32;
+    let max_money = 21_000_000 * 100_000_000u64;
+    let amounts: [(u64, Option<u64>); 5] =
+        [(0, None), (1, Some(1)), (max_money, Some(max_money)), (max_money + 1, None), (u64::MAX, None)];
+    let mut s = Vec::new();
+    s.extend_from_slice(b"LDK\x02");
+    s.extend_from_slice(ChainHash::BITCOIN.as_bytes());
+    s.extend_from_slice(&latest.to_be_bytes());
+    s.push(0); // no default node features
+    s.extend_from_slice(&2u32.to_be_bytes());
+    for i in [1, 2] {
+        let mut k = *node(i).as_slice();
+        k[0] |= 0b0100_0000; // no details
+        s.extend_from_slice(&k);
+    }
+    s.extend_from_slice(&(amounts.len() as u32).to_be_bytes());
+    for (i, (amount, _)) in amounts.iter().enumerate() {
+        s.extend_from_slice(&[0, 0]);
+        BigSize(if i == 0 { 900 } else { 1 }).write(&mut s).unwrap();
+        BigSize(0).write(&mut s).unwrap();
+        BigSize(1 | (1 << 63)).write(&mut s).unwrap();
+        s.extend_from_slice(&[0, 8]);
+        s.extend_from_slice(&amount.to_be_bytes());
+    }
+    s.extend_from_slice(&0u32.to_be_bytes()); // no updates
+    let graph = NetworkGraph::new(ChainHash::BITCOIN);
+    let stats = RapidGossipSync::new(&graph).update_network_graph_no_std(&s, latest as u64).unwrap();
+    assert_eq!(stats.channels_applied, amounts.len());
+    let ro = graph.read_only();
+    for (i, (amount, expected)) in amounts.iter().enumerate() {
+        let scid = 900 + i as u64;
+        assert_eq!(ro.channel(scid).unwrap().capacity_sats, *expected, "amount {amount}");
+    }
+}

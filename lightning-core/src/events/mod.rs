@@ -112,6 +112,10 @@ pub enum MessageSendEvent {
         msg: GossipMessage,
         /// The peer it came from, if any.
         except_node_id: Option<PublicKey>,
+        /// True for gossip we generated ourselves: sent to every peer whatever
+        /// its `gossip_timestamp_filter` (BOLT 7: "SHOULD send gossip messages
+        /// as it generates them regardless of `timestamp`").
+        ours: bool,
     },
 }
 

@@ -85,8 +85,18 @@ pub trait RoutingMessageHandler: BaseMessageHandler {
     /// when `None`), likewise.
     fn get_next_node_announcement(&self, starting_point: Option<&PublicKey>) -> Option<NodeAnnouncement>;
     /// Whether `peer` wants `msg` relayed to it (its `gossip_timestamp_filter`
-    /// covers it).
+    /// covers it). Not asked for our own gossip
+    /// ([`MessageSendEvent::BroadcastGossip`] with `ours`), which every peer
+    /// gets.
     fn should_forward_to(&self, peer: &PublicKey, msg: &GossipMessage) -> bool;
+    /// Whether walking our graph to `their_node_id`, which just sent a
+    /// `gossip_timestamp_filter`, could send it anything. When false the
+    /// `PeerManager` starts no walk (for example for a filter that matches
+    /// nothing we hold). Defaults to true.
+    fn graph_walk_wanted(&self, their_node_id: &PublicKey) -> bool {
+        let _ = their_node_id;
+        true
+    }
     /// The next messages answering `their_node_id`'s gossip queries, empty
     /// when nothing is being answered. The `PeerManager` calls it only while
     /// the peer's send buffer has room, so answers are built as they drain.
@@ -199,6 +209,9 @@ macro_rules! impl_base_for_pointers {
             }
             fn should_forward_to(&self, peer: &PublicKey, msg: &GossipMessage) -> bool {
                 (**self).should_forward_to(peer, msg)
+            }
+            fn graph_walk_wanted(&self, their_node_id: &PublicKey) -> bool {
+                (**self).graph_walk_wanted(their_node_id)
             }
             fn get_next_query_replies(&self, their_node_id: &PublicKey) -> Vec<GossipMessage> {
                 (**self).get_next_query_replies(their_node_id)
@@ -351,6 +364,9 @@ impl RoutingMessageHandler for IgnoringMessageHandler {
         None
     }
     fn should_forward_to(&self, _: &PublicKey, _: &GossipMessage) -> bool {
+        false
+    }
+    fn graph_walk_wanted(&self, _: &PublicKey) -> bool {
         false
     }
     fn processing_queue_high(&self) -> bool {

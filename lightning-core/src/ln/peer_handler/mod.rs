@@ -25,6 +25,7 @@
 
 mod peer;
 
+pub use peer::MAX_GRAPH_ITEMS_VISITED_PER_FLUSH;
 pub use peer::{
     MAX_PING_TICKS_WHILE_ACTIVE, OUTBOUND_BUFFER_HARD_LIMIT_BYTES, OUTBOUND_BUFFER_LIMIT_DROP_GOSSIP,
     OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES, OUTBOUND_BUFFER_LIMIT_READ_PAUSE,
@@ -525,12 +526,18 @@ where
                 {
                     peer.sent_gossip_while_backlogged = true;
                 }
-                if let GossipMessage::GossipTimestampFilter(_) = gossip {
-                    // The peer asks for our gossip: walk our graph to it as
-                    // its queue drains (each item filtered by its timestamps).
-                    peer.gossip_cursor = Some(GossipCursor::Channels(0));
+                let is_filter = matches!(gossip, GossipMessage::GossipTimestampFilter(_));
+                let next = self.route_gossip(peer, their_node_id, gossip);
+                if is_filter {
+                    // The peer asks for our gossip (the filter replaces any
+                    // earlier one): walk our graph to it as its queue drains,
+                    // each item filtered by its timestamps, unless the routing
+                    // handler says the filter matches nothing we hold (an
+                    // empty window, or one after our newest gossip).
+                    let wanted = self.handlers.route_handler.graph_walk_wanted(&their_node_id);
+                    peer.gossip_cursor = wanted.then_some(GossipCursor::Channels(0));
                 }
-                return Ok(self.route_gossip(peer, their_node_id, gossip));
+                return Ok(next);
             }
             Err(other) => other,
         };
@@ -738,7 +745,10 @@ where
     /// Moves the next answers to the peer's gossip queries, then the next items
     /// of our graph to a peer that asked for our gossip, to its queue while it
     /// has room: a peer's queries cost us at most a queue's worth of messages.
-    fn fill_from_graph(&self, peer: &mut Peer) {
+    /// At most `walk_budget` graph items are looked at (and it is lowered by
+    /// as many), whether or not they pass the peer's filter; the walk resumes
+    /// on a later call.
+    fn fill_from_graph(&self, peer: &mut Peer, walk_budget: &mut usize) {
         let Some(their_node_id) = peer.their_node_id else { return };
         if !peer.is_connected() {
             return;
@@ -753,8 +763,9 @@ where
                 self.enqueue_encoded(peer, &msg.encode_with_type());
             }
         }
-        while peer.has_room_for_generated_gossip() {
+        while peer.has_room_for_generated_gossip() && *walk_budget > 0 {
             let Some(cursor) = peer.gossip_cursor.take() else { return };
+            *walk_budget -= 1;
             let mut batch = Vec::new();
             let next = match cursor {
                 GossipCursor::Channels(scid) => match rh.get_next_channel_announcement(scid) {
@@ -830,8 +841,9 @@ where
     /// Writes as much of the peer's queue as the socket takes, topping it up
     /// from the gossip waiting to be forwarded as it drains.
     fn flush(&self, descriptor: &mut D, peer: &mut Peer) {
+        let mut walk_budget = MAX_GRAPH_ITEMS_VISITED_PER_FLUSH;
         while !peer.awaiting_write_event {
-            self.fill_from_graph(peer);
+            self.fill_from_graph(peer, &mut walk_budget);
             while !peer.should_pause_read() {
                 let Some(gossip) = peer.gossip_broadcast.pop_front() else { break };
                 self.enqueue_encoded(peer, &gossip);
@@ -1052,8 +1064,12 @@ where
                     let encoded = msg.encode_with_type();
                     with_peer(&node_id, &mut |peer| self.enqueue_encoded(peer, &encoded));
                 }
-                MessageSendEvent::BroadcastGossip { msg, except_node_id } => {
-                    self.queue_gossip(&peers, &msg.encode_with_type(), except_node_id, Some(&msg));
+                MessageSendEvent::BroadcastGossip { msg, except_node_id, ours } => {
+                    // Our own gossip goes to every peer whatever its filter
+                    // (BOLT 7: "SHOULD send gossip messages as it generates
+                    // them regardless of `timestamp`").
+                    let filter = if ours { None } else { Some(&msg) };
+                    self.queue_gossip(&peers, &msg.encode_with_type(), except_node_id, filter);
                 }
             }
         }

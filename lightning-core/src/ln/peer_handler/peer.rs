@@ -20,6 +20,12 @@ pub const OUTBOUND_BUFFER_HARD_LIMIT_BYTES: usize = 1024 * 1024;
 /// Bytes of encrypted data queued for a peer beyond which no more answers to
 /// its gossip queries (or walk of our graph) are generated until it drains.
 pub const OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES: usize = 256 * 1024;
+/// Items of our graph (channels or nodes) looked at per flush when walking it
+/// to a peer that sent `gossip_timestamp_filter`, whether or not they pass its
+/// filter: a filter that matches little costs a bounded amount of work per
+/// flush, and the walk resumes where it stopped on the next flush
+/// (`process_events`, `write_buffer_space_avail`, `read_event`).
+pub const MAX_GRAPH_ITEMS_VISITED_PER_FLUSH: usize = 1000;
 /// Timer ticks a peer may take to answer a ping while it is still sending us
 /// other messages (its pong may be queued behind them).
 pub const MAX_PING_TICKS_WHILE_ACTIVE: u8 = 4;

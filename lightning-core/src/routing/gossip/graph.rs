@@ -192,6 +192,10 @@ pub(crate) struct GraphData {
     pub(crate) removed_channels: BTreeMap<u64, u64>,
     /// The latest time the caller told us about.
     pub(crate) last_known_time: u64,
+    /// The newest `timestamp` of any channel direction or node announcement
+    /// ever stored (never lowered): a peer's `gossip_timestamp_filter` that
+    /// starts after it matches nothing we hold.
+    pub(crate) newest_timestamp: u32,
     /// Relay rate limit of each node slot's announcements (not saved; kept
     /// out of [`NodeEntry`], which the route search reads).
     pub(crate) node_relay_budgets: Vec<RelayBudget>,
@@ -354,6 +358,7 @@ impl GraphData {
 
     /// Sets a direction's policy (and its copy in the target's list).
     pub(crate) fn set_policy(&mut self, idx: u32, direction: usize, policy: DirectedPolicy) {
+        self.newest_timestamp = self.newest_timestamp.max(policy.last_update);
         self.channels[idx as usize].dirs[direction] = policy;
         if let Some(e) = self.in_edge_mut(idx, direction) {
             e.policy = policy;
@@ -616,9 +621,6 @@ impl NetworkGraph {
                 continue;
             }
             let mut broadcasts = Vec::new();
-            if let Some(full) = check.full {
-                broadcasts.push(GossipMessage::ChannelAnnouncement(full));
-            }
             for held in check.updates.into_iter().flatten() {
                 // Checked again now that the capacity is known (and against
                 // anything that arrived in between).
@@ -626,19 +628,24 @@ impl NetworkGraph {
                     .signature
                     .map(|signature| ChannelUpdate { signature, contents: held.contents.clone() });
                 let applied = self.update_channel_internal(&held.contents, full.as_ref());
-                if let (Ok(()), Some(full)) = (applied, full) {
+                if let (Ok(_), Some(full)) = (applied, full) {
                     if full.contents.excess_data.len() <= MAX_EXCESS_BYTES_FOR_RELAY {
                         broadcasts.push(GossipMessage::ChannelUpdate(full));
                     }
                 }
+            }
+            // BOLT 7: an announcement goes out only with (before) an update;
+            // with none held, it goes before the channel's first update.
+            if let (Some(full), false) = (check.full, broadcasts.is_empty()) {
+                broadcasts.insert(0, GossipMessage::ChannelAnnouncement(full));
             }
             self.pending_broadcasts.lock().extend(broadcasts);
         }
     }
 
     /// Gossip accepted after an asynchronous UTXO lookup, to be broadcast:
-    /// each announcement, followed by the updates that were held for it. The
-    /// list is cleared.
+    /// each announcement (only if an update was held for it), followed by the
+    /// updates that were held for it. The list is cleared.
     pub fn take_pending_broadcasts(&self) -> Vec<GossipMessage> {
         core::mem::take(&mut *self.pending_broadcasts.lock())
     }
@@ -693,6 +700,13 @@ impl NetworkGraph {
     /// [`GossipError::UtxoLookupPending`]; it is applied (and queued for
     /// broadcast) when the lookup confirms the channel.
     pub fn update_channel(&self, msg: &ChannelUpdate) -> Result<(), GossipError> {
+        self.update_channel_internal(&msg.contents, Some(msg)).map(|_| ())
+    }
+
+    /// [`Self::update_channel`], telling whether the update is the first
+    /// signed update kept for its channel (so its announcement, which BOLT 7
+    /// holds back until then, is now to be relayed before it).
+    pub(crate) fn update_channel_reporting_first(&self, msg: &ChannelUpdate) -> Result<bool, GossipError> {
         self.update_channel_internal(&msg.contents, Some(msg))
     }
 
@@ -700,7 +714,7 @@ impl NetworkGraph {
     /// (our own channels, rapid gossip sync, test data); every other check is
     /// made.
     pub fn update_channel_unsigned(&self, msg: &UnsignedChannelUpdate) -> Result<(), GossipError> {
-        self.update_channel_internal(msg, None)
+        self.update_channel_internal(msg, None).map(|_| ())
     }
 
     /// Checks a signed update without applying it.
@@ -756,22 +770,45 @@ impl NetworkGraph {
         Ok((idx, direction))
     }
 
+    /// Applies an update; true if it is the first signed (relayable) update
+    /// kept for its channel.
     fn update_channel_internal(
         &self, c: &UnsignedChannelUpdate, full: Option<&ChannelUpdate>,
-    ) -> Result<(), GossipError> {
+    ) -> Result<bool, GossipError> {
         let (idx, direction) = self.check_update(c, full)?;
         let mut data = self.data.write();
         // The channel may have changed while the lock was released.
         if data.channel_lookup.get(&c.short_channel_id.0) != Some(&idx) {
             return Err(GossipError::UnknownChannel);
         }
+        let had_signed_update = data.cold[idx as usize].updates.iter().any(Option::is_some);
         let message = full.filter(|m| m.contents.excess_data.len() <= MAX_EXCESS_BYTES_FOR_RELAY);
+        let keeps_message = message.is_some();
         data.apply_update(
             idx,
             direction,
             DirectedPolicy::from_update(c),
             message.map(|m| Box::new(m.clone())),
-        )
+        )?;
+        Ok(keeps_message && !had_signed_update)
+    }
+
+    /// The signed announcement of a channel and its signed updates, if we
+    /// keep the announcement.
+    pub(crate) fn signed_channel_messages(
+        &self, short_channel_id: u64,
+    ) -> Option<(ChannelAnnouncement, Vec<ChannelUpdate>)> {
+        let data = self.data.read();
+        let idx = *data.channel_lookup.get(&short_channel_id)?;
+        let cold = &data.cold[idx as usize];
+        let ann = cold.announcement.as_deref()?.clone();
+        Some((ann, cold.updates.iter().flatten().map(|u| (**u).clone()).collect()))
+    }
+
+    /// The newest timestamp of any channel update or node announcement the
+    /// graph ever held (see [`GraphData::newest_timestamp`]).
+    pub(crate) fn newest_timestamp(&self) -> u32 {
+        self.data.read().newest_timestamp
     }
 
     /// Checks a `node_announcement` (known node, newer timestamp, signature)
@@ -836,7 +873,9 @@ impl NetworkGraph {
                 return Err(GossipError::DuplicateUpdate);
             }
         }
+        let timestamp = info.last_update;
         node.announcement = Some(Box::new(info));
+        data.newest_timestamp = data.newest_timestamp.max(timestamp);
         Ok(())
     }
 
@@ -909,14 +948,20 @@ impl NetworkGraph {
     }
 
     /// For an initial sync: the first channel with `short_channel_id >=
-    /// starting_scid` that has a signed announcement, with its two signed
-    /// updates if we have them.
+    /// starting_scid` that has a signed announcement and at least one signed
+    /// update, with its signed updates. A channel without a signed update is
+    /// skipped (BOLT 7, `gossip_timestamp_filter` receiver: "If a
+    /// `channel_announcement` has no corresponding `channel_update`s: MUST NOT
+    /// send the `channel_announcement`.").
     pub fn get_next_channel_announcement(
         &self, starting_scid: u64,
     ) -> Option<(ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>)> {
         let data = self.data.read();
         data.channel_lookup.range(starting_scid..).find_map(|(_, idx)| {
             let cold = &data.cold[*idx as usize];
+            if cold.updates.iter().all(Option::is_none) {
+                return None;
+            }
             let ann = cold.announcement.as_deref()?.clone();
             Some((ann, cold.updates[0].as_deref().cloned(), cold.updates[1].as_deref().cloned()))
         })

@@ -39,8 +39,8 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> MessageSendEventsProvider f
             .into_iter()
             .map(|event| match event {
                 GossipSendEvent::SendToPeer { node_id, msg } => MessageSendEvent::SendGossip { node_id, msg },
-                GossipSendEvent::Broadcast { msg, except_node_id } => {
-                    MessageSendEvent::BroadcastGossip { msg, except_node_id }
+                GossipSendEvent::Broadcast { msg, except_node_id, ours } => {
+                    MessageSendEvent::BroadcastGossip { msg, except_node_id, ours }
                 }
             })
             .collect()
@@ -100,6 +100,10 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> RoutingMessageHandler for P
 
     fn should_forward_to(&self, peer: &PublicKey, msg: &GossipMessage) -> bool {
         P2PGossipSync::should_forward_to(self, peer, msg)
+    }
+
+    fn graph_walk_wanted(&self, their_node_id: &PublicKey) -> bool {
+        P2PGossipSync::graph_walk_wanted(self, their_node_id)
     }
 
     fn get_next_query_replies(&self, their_node_id: &PublicKey) -> Vec<GossipMessage> {

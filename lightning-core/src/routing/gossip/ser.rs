@@ -203,6 +203,7 @@ impl Readable for NetworkGraph {
         }
         for (id, info) in nodes {
             if let (Some(idx), Some(info)) = (data.node_index(&id), info) {
+                data.newest_timestamp = data.newest_timestamp.max(info.last_update);
                 data.nodes[idx as usize].announcement = Some(Box::new(info));
             }
         }

@@ -12,7 +12,21 @@
 //! sends it to every peer except the origin for which
 //! [`P2PGossipSync::should_forward_to`] is true (the peer sent a
 //! `gossip_timestamp_filter` whose window covers the message), and is expected
-//! to drop broadcasts first when a peer's send buffer is full. The broadcast
+//! to drop broadcasts first when a peer's send buffer is full. Gossip we
+//! generate ourselves (handled with `from` `None`) is marked
+//! [`GossipSendEvent::Broadcast::ours`] and goes to every peer whatever its
+//! filter (BOLT 7: "SHOULD send gossip messages as it generates them
+//! regardless of `timestamp`").
+//!
+//! A `channel_announcement` is never relayed on its own: BOLT 7
+//! (`gossip_timestamp_filter` receiver) says "If a `channel_announcement` has
+//! no corresponding `channel_update`s: MUST NOT send the
+//! `channel_announcement`" and "MUST consider whether to send the
+//! `channel_announcement` after receiving the first corresponding
+//! `channel_update`", and "If a `channel_announcement` is sent: MUST send the
+//! `channel_announcement` prior to any corresponding `channel_update`s". So a
+//! fresh announcement is kept, and queued right before the channel's first
+//! signed `channel_update` when that is relayed. The broadcast
 //! queue itself is bounded ([`MAX_PENDING_BROADCASTS`]); beyond that, fresh
 //! gossip is not relayed (counted in [`P2PGossipSync::dropped_broadcasts`]).
 //!
@@ -82,6 +96,10 @@ pub enum GossipSendEvent {
         msg: GossipMessage,
         /// The peer it came from, if any.
         except_node_id: Option<PublicKey>,
+        /// True for gossip we generated ourselves: it goes to every peer,
+        /// whatever its `gossip_timestamp_filter` (BOLT 7: "SHOULD send gossip
+        /// messages as it generates them regardless of `timestamp`").
+        ours: bool,
     },
 }
 
@@ -154,8 +172,10 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
     }
 
     /// Queues fresh gossip from a peer (or from a resolved UTXO lookup) for
-    /// broadcast if its origin is within its relay rate limit.
-    fn relay(&self, msg: GossipMessage, from: Option<&PublicKey>) {
+    /// broadcast if its origin is within its relay rate limit, preceded by
+    /// `announcement` (the channel's announcement, when `msg` is its first
+    /// update).
+    fn relay(&self, msg: GossipMessage, announcement: Option<ChannelAnnouncement>, from: Option<&PublicKey>) {
         let allowed = match &msg {
             GossipMessage::ChannelUpdate(m) => self.network_graph.take_update_relay_token(
                 m.contents.short_channel_id.0,
@@ -168,7 +188,10 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
             _ => true,
         };
         if allowed {
-            self.broadcast(msg, from);
+            let mut msgs = Vec::with_capacity(2);
+            msgs.extend(announcement.map(GossipMessage::ChannelAnnouncement));
+            msgs.push(msg);
+            self.broadcast(msgs, from, false);
         } else {
             *self.rate_limited_broadcasts.lock() += 1;
         }
@@ -178,22 +201,41 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
         self.pending_events.lock().push(GossipSendEvent::SendToPeer { node_id: *node_id, msg });
     }
 
-    fn broadcast(&self, msg: GossipMessage, except_node_id: Option<&PublicKey>) {
+    /// Queues `msgs` for broadcast, all or none (an announcement is never
+    /// queued without the update that follows it).
+    fn broadcast(&self, msgs: Vec<GossipMessage>, except_node_id: Option<&PublicKey>, ours: bool) {
         let mut queued = self.pending_broadcast_count.lock();
-        if *queued >= MAX_PENDING_BROADCASTS {
-            *self.dropped_broadcasts.lock() += 1;
+        if queued.saturating_add(msgs.len()) > MAX_PENDING_BROADCASTS {
+            *self.dropped_broadcasts.lock() += msgs.len() as u64;
             return;
         }
-        *queued += 1;
-        self.pending_events
-            .lock()
-            .push(GossipSendEvent::Broadcast { msg, except_node_id: except_node_id.copied() });
+        *queued += msgs.len();
+        let except_node_id = except_node_id.copied();
+        self.pending_events.lock().extend(msgs.into_iter().map(|msg| GossipSendEvent::Broadcast {
+            msg,
+            except_node_id,
+            ours,
+        }));
     }
 
     /// Takes everything queued to send.
     pub fn get_and_clear_pending_gossip_events(&self) -> Vec<GossipSendEvent> {
+        // An announcement confirmed by a UTXO lookup comes before the first
+        // update held for it, and is relayed with that update only.
+        let mut announcement: Option<ChannelAnnouncement> = None;
         for msg in self.network_graph.take_pending_broadcasts() {
-            self.relay(msg, None);
+            match msg {
+                GossipMessage::ChannelAnnouncement(ann) => announcement = Some(ann),
+                msg => {
+                    let ann = announcement.take().filter(|a| match &msg {
+                        GossipMessage::ChannelUpdate(u) => {
+                            u.contents.short_channel_id == a.contents.short_channel_id
+                        }
+                        _ => false,
+                    });
+                    self.relay(msg, ann, None);
+                }
+            }
         }
         let mut queued = self.pending_broadcast_count.lock();
         *queued = 0;
@@ -217,9 +259,14 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
 
     /// True if `peer` asked (with `gossip_timestamp_filter`) for gossip like
     /// `msg`: updates and node announcements must fall in its window. A
-    /// `channel_announcement` takes the timestamp of its channel's updates
-    /// (BOLT 7): it passes if either update falls in the window, or if the
-    /// channel has no update yet (a fresh announcement being relayed).
+    /// `channel_announcement` takes the timestamp of its channel's signed
+    /// updates (BOLT 7: "MUST consider the `timestamp` of the
+    /// `channel_announcement` to be the `timestamp` of a corresponding
+    /// `channel_update`"): it passes if one of them falls in the window, and
+    /// never for an unknown channel or one without a signed update ("If a
+    /// `channel_announcement` has no corresponding `channel_update`s: MUST NOT
+    /// send the `channel_announcement`."). Not consulted for our own gossip
+    /// ([`GossipSendEvent::Broadcast::ours`]).
     pub fn should_forward_to(&self, peer: &PublicKey, msg: &GossipMessage) -> bool {
         let state = self.state.lock();
         let Some(filter) = state.peers.get(&NodeId::from_pubkey(peer)).and_then(|p| p.filter.as_ref()) else {
@@ -230,11 +277,13 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
                 let graph = self.network_graph.read_only();
                 let data = graph.data();
                 let Some(idx) = data.channel_lookup.get(&m.contents.short_channel_id.0) else {
-                    return true;
+                    return false;
                 };
-                let dirs = &data.channels[*idx as usize].dirs;
-                !dirs.iter().any(|d| d.is_present())
-                    || dirs.iter().any(|d| d.is_present() && filter.matches(d.last_update))
+                data.cold[*idx as usize]
+                    .updates
+                    .iter()
+                    .flatten()
+                    .any(|u| filter.matches(u.contents.timestamp))
             }
             GossipMessage::ChannelUpdate(m) => filter.matches(m.contents.timestamp),
             GossipMessage::NodeAnnouncement(m) => filter.matches(m.contents.timestamp),
@@ -242,14 +291,38 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
         }
     }
 
-    /// A `channel_announcement` from `from` (or from us, for `None`): checked,
-    /// applied, and queued for broadcast if new.
+    /// True if walking our graph to `peer` could send it anything: it sent a
+    /// `gossip_timestamp_filter` whose window is not empty and does not start
+    /// after the newest timestamp the graph ever held. The peer manager starts
+    /// no walk otherwise (a `0xFFFFFFFF`/0 filter costs nothing).
+    pub fn graph_walk_wanted(&self, peer: &PublicKey) -> bool {
+        let state = self.state.lock();
+        let Some(filter) = state.peers.get(&NodeId::from_pubkey(peer)).and_then(|p| p.filter.as_ref()) else {
+            return false;
+        };
+        filter.timestamp_range > 0 && filter.first_timestamp <= self.network_graph.newest_timestamp()
+    }
+
+    /// A `channel_announcement` from `from` (or from us, for `None`): checked
+    /// and applied. It is not relayed yet: BOLT 7 says "If a
+    /// `channel_announcement` has no corresponding `channel_update`s: MUST NOT
+    /// send the `channel_announcement`", so it is queued for broadcast right
+    /// before the channel's first signed update (see
+    /// [`Self::handle_channel_update`]), or now, with them, if the channel
+    /// already had signed updates (a channel first learned from a trusted
+    /// source).
     pub fn handle_channel_announcement(
         &self, from: Option<&PublicKey>, msg: &ChannelAnnouncement,
     ) -> Result<(), GossipError> {
         self.network_graph.update_channel_from_announcement(msg, self.utxo_lookup.as_ref())?;
-        if msg.contents.excess_data.len() <= MAX_EXCESS_BYTES_FOR_RELAY {
-            self.broadcast(GossipMessage::ChannelAnnouncement(msg.clone()), from);
+        if let Some((ann, updates)) =
+            self.network_graph.signed_channel_messages(msg.contents.short_channel_id.0)
+        {
+            if !updates.is_empty() {
+                let mut msgs = vec![GossipMessage::ChannelAnnouncement(ann)];
+                msgs.extend(updates.into_iter().map(GossipMessage::ChannelUpdate));
+                self.broadcast(msgs, from, from.is_none());
+            }
         }
         Ok(())
     }
@@ -265,8 +338,8 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
         if excess <= MAX_EXCESS_BYTES_FOR_RELAY {
             let msg = GossipMessage::NodeAnnouncement(msg.clone());
             match from {
-                Some(_) => self.relay(msg, from),
-                None => self.broadcast(msg, None),
+                Some(_) => self.relay(msg, None, from),
+                None => self.broadcast(vec![msg], None, true),
             }
         }
         Ok(())
@@ -274,16 +347,30 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
 
     /// A `channel_update` from `from` (or from us, for `None`): checked,
     /// applied, and queued for broadcast if new and, for one from a peer,
-    /// within its origin's relay rate limit.
+    /// within its origin's relay rate limit. The channel's first signed
+    /// update is preceded by the channel's announcement (BOLT 7: "MUST
+    /// consider whether to send the `channel_announcement` after receiving
+    /// the first corresponding `channel_update`"), so that receivers know the
+    /// channel when the update reaches them.
     pub fn handle_channel_update(
         &self, from: Option<&PublicKey>, msg: &ChannelUpdate,
     ) -> Result<(), GossipError> {
-        self.network_graph.update_channel(msg)?;
+        let first = self.network_graph.update_channel_reporting_first(msg)?;
         if msg.contents.excess_data.len() <= MAX_EXCESS_BYTES_FOR_RELAY {
+            let announcement = if first {
+                self.network_graph.signed_channel_messages(msg.contents.short_channel_id.0).map(|(a, _)| a)
+            } else {
+                None
+            };
             let msg = GossipMessage::ChannelUpdate(msg.clone());
             match from {
-                Some(_) => self.relay(msg, from),
-                None => self.broadcast(msg, None),
+                Some(_) => self.relay(msg, announcement, from),
+                None => {
+                    let mut msgs = Vec::with_capacity(2);
+                    msgs.extend(announcement.map(GossipMessage::ChannelAnnouncement));
+                    msgs.push(msg);
+                    self.broadcast(msgs, None, true);
+                }
             }
         }
         Ok(())
