@@ -52,6 +52,15 @@ pub trait ChannelSigner {
     /// them a second time.
     fn get_holder_tx_keys(&self, commitment_number: u64) -> Result<TxCreationKeys, SignError>;
 
+    /// The keys of the counterparty's commitment built on its
+    /// `per_commitment_point`, derived from it and both sides' basepoints
+    /// (requires the channel parameters). The channel builds the
+    /// counterparty's commitments with these, so the signer's check of every
+    /// key before it countersigns finds keys it derived itself instead of
+    /// deriving them a second time.
+    fn get_counterparty_tx_keys(&self, per_commitment_point: &PublicKey)
+        -> Result<TxCreationKeys, SignError>;
+
     /// Reveals the per-commitment secret of our commitment
     /// `commitment_number`, revoking it. Refused unless commitment
     /// `commitment_number + 1` has been validated.

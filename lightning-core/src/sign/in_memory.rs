@@ -119,8 +119,12 @@ const CACHED_POINTS: usize = 4;
 /// the one being validated).
 const CACHED_HOLDER_KEYS: usize = 2;
 
+/// Counterparty commitment keys kept (the commitment being signed and the
+/// previous one, for a retransmission).
+const CACHED_COUNTERPARTY_KEYS: usize = 2;
+
 /// Per-commitment points and holder commitment keys the signer derived, by
-/// commitment number, newest last. Each is a pure function of the signer's
+/// commitment number, and counterparty commitment keys by point, newest last. Each is a pure function of the signer's
 /// own secrets and the channel parameters (which cannot change once
 /// provided), so a hit is exactly what deriving again would give: the cache
 /// saves elliptic-curve work, never a check. Nothing from a peer or the
@@ -132,6 +136,10 @@ struct KeyCache(Mutex<KeyCacheEntries>);
 struct KeyCacheEntries {
     points: VecDeque<(u64, PublicKey)>,
     holder_keys: VecDeque<(u64, TxCreationKeys)>,
+    /// Counterparty commitment keys by the counterparty's per-commitment
+    /// point: a pure function of that point and the fixed parameters, so a
+    /// hit equals a fresh derivation whatever the point's origin.
+    counterparty_keys: VecDeque<(PublicKey, TxCreationKeys)>,
 }
 
 impl Clone for KeyCache {
@@ -140,11 +148,11 @@ impl Clone for KeyCache {
     }
 }
 
-fn cache_get<T: Copy>(entries: &VecDeque<(u64, T)>, number: u64) -> Option<T> {
+fn cache_get<K: PartialEq, T: Copy>(entries: &VecDeque<(K, T)>, number: K) -> Option<T> {
     entries.iter().rev().find(|(n, _)| *n == number).map(|(_, v)| *v)
 }
 
-fn cache_put<T>(entries: &mut VecDeque<(u64, T)>, number: u64, value: T, capacity: usize) {
+fn cache_put<K: PartialEq, T>(entries: &mut VecDeque<(K, T)>, number: K, value: T, capacity: usize) {
     if entries.iter().any(|(n, _)| *n == number) {
         return;
     }
@@ -248,8 +256,14 @@ impl InMemorySigner {
 
     /// The keys of the counterparty's commitment built on `point`.
     fn counterparty_tx_keys(&self, point: &PublicKey) -> Result<TxCreationKeys, SignError> {
+        if let Some(keys) = cache_get(&self.cache.0.lock().counterparty_keys, *point) {
+            return Ok(keys);
+        }
         let params = self.params()?;
-        Ok(TxCreationKeys::derive_new(&self.secp_ctx, point, &params.counterparty().pubkeys, &self.pubkeys))
+        let keys =
+            TxCreationKeys::derive_new(&self.secp_ctx, point, &params.counterparty().pubkeys, &self.pubkeys);
+        cache_put(&mut self.cache.0.lock().counterparty_keys, *point, keys, CACHED_COUNTERPARTY_KEYS);
+        Ok(keys)
     }
 
     /// Checks that a holder commitment was built on our own point and keys.
@@ -341,6 +355,12 @@ impl ChannelSigner for InMemorySigner {
 
     fn get_holder_tx_keys(&self, commitment_number: u64) -> Result<TxCreationKeys, SignError> {
         self.holder_tx_keys(commitment_number)
+    }
+
+    fn get_counterparty_tx_keys(
+        &self, per_commitment_point: &PublicKey,
+    ) -> Result<TxCreationKeys, SignError> {
+        self.counterparty_tx_keys(per_commitment_point)
     }
 
     fn release_commitment_secret(&mut self, commitment_number: u64) -> Result<[u8; 32], SignError> {
@@ -652,6 +672,16 @@ mod tests {
         }
         assert!(ours.cache.0.lock().points.len() <= CACHED_POINTS);
         assert!(ours.cache.0.lock().holder_keys.len() <= CACHED_HOLDER_KEYS);
+        // Counterparty commitment keys, by the counterparty's point: the
+        // same as deriving them from its point and both sides' basepoints.
+        let (_, theirs) = signer_pair();
+        for _ in 0..2 {
+            for n in numbers {
+                let (their_point, expected) = fresh_keys(&theirs, n);
+                assert_eq!(ours.get_counterparty_tx_keys(&their_point).unwrap(), expected, "their keys {n}");
+            }
+        }
+        assert!(ours.cache.0.lock().counterparty_keys.len() <= CACHED_COUNTERPARTY_KEYS);
         // A clone keeps what was cached, and still agrees.
         let copy = ours.clone();
         assert_eq!(copy.get_holder_tx_keys(6).unwrap(), fresh_keys(&ours, 6).1);

@@ -83,7 +83,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
     /// sign and we are not waiting for its revocation. Returns the
     /// `commitment_signed` and the monitor update to persist first.
     pub fn send_commitment(
-        &mut self, secp_ctx: &Secp256k1<All>,
+        &mut self,
     ) -> Result<Option<(CommitmentSigned, ChannelMonitorUpdate)>, ChannelError> {
         if !self.can_send_commitment() {
             return Ok(None);
@@ -96,7 +96,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
             .reduce(c.local_changes.proposed.iter(), c.remote_changes.acked.iter())
             .map_err(|e| ChannelError::Close(format!("cannot build the counterparty's commitment: {e:?}")))?;
         let index = c.remote_commit.index + 1;
-        let tx = self.build_counterparty_commitment(secp_ctx, &contents, index, &point);
+        let tx = self.build_counterparty_commitment(&contents, index, &point)?;
         let (signature, htlc_signatures) =
             self.signer.sign_counterparty_commitment(&tx).map_err(signer_error)?;
         let htlc_sources = self.htlc_sources(&tx, &contents);
@@ -125,19 +125,13 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
 
     /// Re-signs the counterparty commitment we are waiting to be revoked
     /// into (for retransmission: the signature is deterministic).
-    pub(crate) fn resign_pending_commitment(
-        &mut self, secp_ctx: &Secp256k1<All>,
-    ) -> Result<CommitmentSigned, ChannelError> {
+    pub(crate) fn resign_pending_commitment(&mut self) -> Result<CommitmentSigned, ChannelError> {
         let RemoteNextCommitInfo::WaitingForRevocation { next, .. } = &self.commitments.remote_next else {
             return close("no commitment to retransmit");
         };
         let next = next.clone();
-        let tx = self.build_counterparty_commitment(
-            secp_ctx,
-            &next.contents,
-            next.index,
-            &next.per_commitment_point,
-        );
+        let tx =
+            self.build_counterparty_commitment(&next.contents, next.index, &next.per_commitment_point)?;
         let (signature, htlc_signatures) =
             self.signer.sign_counterparty_commitment(&tx).map_err(signer_error)?;
         Ok(CommitmentSigned { channel_id: self.channel_id, signature, htlc_signatures, funding_txid: None })

@@ -45,15 +45,15 @@ use crate::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
 use crate::chain::channelmonitor::{ChannelMonitorUpdate, ChannelMonitorUpdateStep};
 use crate::ln::chan_utils::signing::build_funding_witness;
 use crate::ln::chan_utils::{
-    commit_tx_fee_sat, ChannelPublicKeys, ChannelTransactionParameters, CommitmentTransaction,
-    HolderCommitmentTransaction, TxCreationKeys, ANCHOR_OUTPUT_VALUE_SATOSHI,
+    commit_tx_fee_sat, ChannelTransactionParameters, CommitmentTransaction, HolderCommitmentTransaction,
+    ANCHOR_OUTPUT_VALUE_SATOSHI,
 };
 use crate::ln::features::ChannelTypeFeatures;
 use crate::ln::types::{ChannelId, ShortChannelId};
 use crate::prelude::*;
 use crate::sign::{EcdsaChannelSigner, SignError};
 use crate::util::config::ChannelConfig;
-use bitcoin::secp256k1::{All, PublicKey, Secp256k1};
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::{ScriptBuf, Transaction};
 use state::{CommitmentContents, Commitments};
 
@@ -337,14 +337,13 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
     /// Builds the counterparty's commitment `index` on its
     /// `per_commitment_point`.
     pub(crate) fn build_counterparty_commitment(
-        &self, secp_ctx: &Secp256k1<All>, contents: &CommitmentContents, index: u64,
-        per_commitment_point: &PublicKey,
-    ) -> CommitmentTransaction {
-        let holder: &ChannelPublicKeys = &self.params.holder().pubkeys;
-        let counterparty: &ChannelPublicKeys = &self.params.counterparty().pubkeys;
-        let keys = TxCreationKeys::derive_new(secp_ctx, per_commitment_point, counterparty, holder);
+        &self, contents: &CommitmentContents, index: u64, per_commitment_point: &PublicKey,
+    ) -> Result<CommitmentTransaction, ChannelError> {
+        // The signer derives (and keeps) the keys, so its own check of them
+        // before countersigning costs no second derivation.
+        let keys = self.signer.get_counterparty_tx_keys(per_commitment_point).map_err(signer_error)?;
         let spec = contents.to_spec(index, false, self.counterparty_params.dust_limit_satoshis);
-        CommitmentTransaction::build(spec, keys, &self.params.as_counterparty_broadcastable())
+        Ok(CommitmentTransaction::build(spec, keys, &self.params.as_counterparty_broadcastable()))
     }
 
     /// Our current commitment with the counterparty's signatures.

@@ -173,7 +173,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                     for u in &self.commitments.local_changes.signed {
                         self.push_update_message(u, &mut updates);
                     }
-                    updates.commitment_signed = Some(self.resign_pending_commitment(secp_ctx)?);
+                    updates.commitment_signed = Some(self.resign_pending_commitment()?);
                     Some(updates)
                 } else if msg.next_commitment_number == next.index + 1 {
                     None

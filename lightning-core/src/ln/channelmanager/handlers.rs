@@ -144,7 +144,7 @@ where
     pub(crate) fn send_updates_and_commit(
         &self, mc: &mut ManagedChannel<SignerOf<K>>, out: &mut Outbox, mut updates: CommitmentUpdate,
     ) -> Result<(), ChannelError> {
-        if let Some((commitment_signed, update)) = mc.chan.send_commitment(&self.secp_ctx)? {
+        if let Some((commitment_signed, update)) = mc.chan.send_commitment()? {
             self.apply_monitor_update(mc, &update)?;
             updates.commitment_signed = Some(commitment_signed);
         }

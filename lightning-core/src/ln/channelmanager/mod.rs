@@ -1088,7 +1088,7 @@ where
     pub(crate) fn sign_and_send_commitment(
         &self, mc: &mut ManagedChannel<SignerOf<K>>, out: &mut Outbox,
     ) -> Result<(), ChannelError> {
-        if let Some((commitment_signed, update)) = mc.chan.send_commitment(&self.secp_ctx)? {
+        if let Some((commitment_signed, update)) = mc.chan.send_commitment()? {
             self.apply_monitor_update(mc, &update)?;
             let node_id = mc.node_id();
             let channel_id = mc.chan.channel_id();
