@@ -396,6 +396,12 @@ pub const MAX_UNFUNDED_CHANNELS_PER_PEER: usize = 4;
 /// Channels we fund never time out: the funds are ours and the user decides.
 pub const FUNDING_CONF_DEADLINE_BLOCKS: u32 = 2016;
 
+/// Why a channel closes when the watch reports a monitor update it can never
+/// persist (closed with [`ClosureReason::MonitorPersistenceFailed`]).
+const MONITOR_FAILURE_TEXT: &str = "monitor update failed irrecoverably";
+/// The same for the first monitor of a channel.
+const NEW_MONITOR_FAILURE_TEXT: &str = "persisting the new monitor failed";
+
 /// How many [`ChannelManager::timer_tick_occurred`] calls a resolved outbound
 /// payment is remembered for: until then, sending again with its
 /// `PaymentId` is refused as a duplicate; after, the id is forgotten (so the
@@ -561,7 +567,7 @@ where
                 Ok(())
             }
             ChannelMonitorUpdateStatus::UnrecoverableError => {
-                Err(ChannelError::Close("monitor update failed irrecoverably".into()))
+                Err(ChannelError::Close(MONITOR_FAILURE_TEXT.into()))
             }
         }
     }
@@ -597,7 +603,7 @@ where
                 Ok(())
             }
             Ok(ChannelMonitorUpdateStatus::UnrecoverableError) => {
-                Err(ChannelError::Close("persisting the new monitor failed".into()))
+                Err(ChannelError::Close(NEW_MONITOR_FAILURE_TEXT.into()))
             }
             Err(()) => Err(ChannelError::Close("a monitor for this channel already exists".into())),
         }
@@ -801,7 +807,11 @@ where
                     st.peers.get(&node_id).and_then(|p| p.channels.get(&channel_id)),
                     Some(ChannelPhase::Funded(mc)) if mc.chan.lost_state()
                 );
-                let reason = ClosureReason::ProcessingError { err: text.clone() };
+                let reason = if text == MONITOR_FAILURE_TEXT || text == NEW_MONITOR_FAILURE_TEXT {
+                    ClosureReason::MonitorPersistenceFailed
+                } else {
+                    ClosureReason::ProcessingError { err: text.clone() }
+                };
                 self.force_close_locked(st, out, node_id, channel_id, reason, Some(text), !lost);
             }
         }

@@ -132,7 +132,7 @@ fn unrecoverable_persistence_failure_closes_the_channel() {
     let _ = net.route_payment(0, 1, 1_000_000);
     let events = net.nodes[0].events();
     assert!(
-        events.iter().any(|e| matches!(e, Event::ChannelClosed { channel_id, .. } if *channel_id == chan)),
+        events.iter().any(|e| matches!(e, Event::ChannelClosed { channel_id, reason: crate::events::ClosureReason::MonitorPersistenceFailed, .. } if *channel_id == chan)),
         "{events:?}"
     );
 }
