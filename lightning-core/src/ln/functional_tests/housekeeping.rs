@@ -104,3 +104,61 @@ fn a_channel_we_fund_never_times_out() {
     net.process_all();
     assert_eq!(net.nodes[0].node.list_channels().len(), 1, "{:?}", net.nodes[0].events());
 }
+
+/// A route whose first hop names the channel by its scid alias (as a payee's
+/// invoice hint for an unannounced channel would) pays over that channel,
+/// and one naming an unknown scid is refused.
+#[test]
+fn a_route_may_name_the_first_channel_by_its_alias() {
+    use crate::events::Event;
+    use crate::ln::features::{ChannelFeatures, NodeFeatures};
+    use crate::ln::types::PaymentId;
+    use crate::prelude::*;
+    use crate::routing::gossip::NodeId;
+    use crate::routing::router::{Path, Route, RouteHop};
+
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    let details = net.nodes[0].node.list_channels();
+    let alias = details[0].outbound_scid_alias.expect("an alias");
+    assert_ne!(Some(alias), details[0].short_channel_id);
+    let route_over = |scid: u64| Route {
+        paths: vec![Path {
+            payer: NodeId::from_pubkey(&net.nodes[0].node_id),
+            hops: vec![RouteHop {
+                pubkey: NodeId::from_pubkey(&net.nodes[1].node_id),
+                node_features: NodeFeatures::empty(),
+                short_channel_id: scid,
+                channel_features: ChannelFeatures::empty(),
+                fee_msat: 3_000_000,
+                cltv_expiry_delta: 40,
+                maybe_announced_channel: false,
+            }],
+        }],
+        route_params: None,
+    };
+    let (hash, secret) = net.nodes[1].node.create_inbound_payment(Some(3_000_000), 3600);
+    let preimage = net.nodes[1].node.get_payment_preimage(hash, secret).expect("ours");
+    let onion = RecipientOnionFields::secret_only(secret);
+    assert!(matches!(
+        net.nodes[0].node.send_payment_with_route(
+            &route_over(alias.0 ^ 1),
+            hash,
+            onion.clone(),
+            PaymentId([1; 32])
+        ),
+        Err(PaymentSendFailure::ChannelUnavailable(_))
+    ));
+    net.nodes[0]
+        .node
+        .send_payment_with_route(&route_over(alias.0), hash, onion, PaymentId([2; 32]))
+        .expect("sent");
+    net.process_all();
+    assert!(net.nodes[1]
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::PaymentClaimable { payment_hash, .. } if *payment_hash == hash)));
+    net.claim_payment(0, 1, preimage);
+    assert_eq!(net.balance_msat(1, 0, chan), 3_000_000);
+}
