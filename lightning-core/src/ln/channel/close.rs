@@ -75,6 +75,11 @@ pub struct CloseState {
     pub remote_shutdown: Option<ScriptBuf>,
     /// The last fee we proposed in `closing_signed`.
     pub last_sent_fee_satoshis: Option<u64>,
+    /// The `fee_range` we sent with it: the peer's answer is judged against
+    /// what we sent, not against a range recomputed from a fee estimate
+    /// that may have moved since. Not saved: negotiation restarts on every
+    /// reconnection (BOLT 2), which clears both.
+    pub last_sent_fee_range: Option<ClosingSignedFeeRange>,
     /// The agreed, fully signed closing transaction.
     pub closing_tx: Option<Transaction>,
 }
@@ -256,6 +261,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         let (fee, range) = self.closing_fees(fee_estimator)?;
         let msg = self.sign_closing(fee, range)?;
         self.close_state.last_sent_fee_satoshis = Some(fee);
+        self.close_state.last_sent_fee_range = Some(range);
         Ok(Some(msg))
     }
 
@@ -316,9 +322,14 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         if tx.transaction().output.iter().any(|o| o.value < script_dust_limit(&o.script_pubkey)) {
             return close("closing transaction output below the dust limit of its script");
         }
-        let (our_fee, our_range) = self.closing_fees(fee_estimator)?;
+        let (our_fee, estimated_range) = self.closing_fees(fee_estimator)?;
+        // Judge the answer by the range we sent, if we sent one on this
+        // connection; otherwise by what we would send now.
+        let our_range = self.close_state.last_sent_fee_range.unwrap_or(estimated_range);
         let last_sent = self.close_state.last_sent_fee_satoshis;
         let agreed = last_sent == Some(msg.fee_satoshis);
+        let in_our_range =
+            (our_range.min_fee_satoshis..=our_range.max_fee_satoshis).contains(&msg.fee_satoshis);
         let (accept, counter) = match msg.fee_range {
             Some(theirs) => {
                 let low = theirs.min_fee_satoshis.max(our_range.min_fee_satoshis);
@@ -349,16 +360,19 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                 }
             }
             None => {
-                // Legacy negotiation: each side moves strictly between the
-                // two last proposals; once no fee is left between them we
-                // take theirs, and taking it is agreeing (the peer, seeing its
-                // own fee back, broadcasts and may say nothing more).
-                let in_range =
-                    (our_range.min_fee_satoshis..=our_range.max_fee_satoshis).contains(&msg.fee_satoshis);
+                // Legacy negotiation: a fee in our range is accepted;
+                // otherwise we move toward theirs, strictly between the two
+                // last proposals, but never out of our own range (the funder
+                // pays: a fundee asking for its whole balance as fee must
+                // not walk us there). Once we stand at our bound and they
+                // still ask for more (or less), no agreement is possible.
                 let previous = last_sent.unwrap_or(our_fee);
                 let mid = previous / 2 + msg.fee_satoshis / 2 + (previous % 2 + msg.fee_satoshis % 2) / 2;
-                let counter = if mid == previous || mid == msg.fee_satoshis { msg.fee_satoshis } else { mid };
-                (agreed || in_range || counter == msg.fee_satoshis, counter)
+                let counter = mid.clamp(our_range.min_fee_satoshis, our_range.max_fee_satoshis);
+                if !(agreed || in_our_range) && last_sent == Some(counter) {
+                    return close("closing_signed fee stays outside the range we accept");
+                }
+                (agreed || in_our_range, counter)
             }
         };
         if accept {
@@ -382,6 +396,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         }
         let reply = self.sign_closing(counter, our_range)?;
         self.close_state.last_sent_fee_satoshis = Some(counter);
+        self.close_state.last_sent_fee_range = Some(our_range);
         Ok((Some(reply), None))
     }
 }
@@ -444,6 +459,12 @@ impl Readable for CloseState {
         let remote_shutdown = script(r)?;
         let last_sent_fee_satoshis = if bool::read(r)? { Some(u64::read(r)?) } else { None };
         let closing_tx = if bool::read(r)? { Some(super::ser::read_transaction(r)?) } else { None };
-        Ok(CloseState { local_shutdown, remote_shutdown, last_sent_fee_satoshis, closing_tx })
+        Ok(CloseState {
+            local_shutdown,
+            remote_shutdown,
+            last_sent_fee_satoshis,
+            last_sent_fee_range: None,
+            closing_tx,
+        })
     }
 }

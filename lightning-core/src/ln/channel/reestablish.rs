@@ -72,6 +72,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         cell.append(&mut self.holding_cell);
         self.holding_cell = cell;
         self.close_state.last_sent_fee_satoshis = None;
+        self.close_state.last_sent_fee_range = None;
         self.peer_connected = false;
     }
 

@@ -401,76 +401,79 @@ fn inbound_channel_request_can_be_rejected() {
     assert!(net.nodes[1].node.reject_inbound_channel(&ChannelId([9; 32]), &node_0).is_err());
 }
 
-/// A legacy peer (no `fee_range`) that moves its fee by one satoshi from our
-/// counter-proposal: no fee is left between the two, so taking its fee is
-/// agreeing, and we close and broadcast rather than wait for a message the
-/// peer (seeing its own fee back) need not send.
+/// A legacy peer (no `fee_range`) asking for a fee above our range: we move
+/// toward it, never out of our range, accept a fee in our range, and fail
+/// the channel once we stand at our bound and it still asks for more (a
+/// fundee asking for the funder's whole balance must not walk it there).
 #[test]
-fn legacy_fee_negotiation_closes_once_no_fee_is_left_between_the_proposals() {
-    use crate::sign::{ChannelSigner, SignerProvider};
+fn legacy_fee_negotiation_stays_within_our_range() {
+    for accept_our_bound in [true, false] {
+        let mut net = Network::new(2);
+        net.connect(0, 1);
+        let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+        let _ = start_close(&net, chan);
+        // Node 0 (funder) speaks through a copy of its signer, as a legacy
+        // peer; node 1 answers.
+        let twin = twin_signer(&net, 0, 1, chan);
+        let node_0 = net.nodes[0].node_id;
+        net.nodes[1]
+            .node
+            .handle_closing_signed(node_0, &closing_signed_from(&net, &twin, 1, 0, chan, 50_000, None));
+        let (counter, range) = match &net.nodes[1].msgs()[..] {
+            [MessageSendEvent::SendClosingSigned { msg, .. }] => {
+                (msg.fee_satoshis, msg.fee_range.expect("range"))
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(counter, range.max_fee_satoshis, "moves toward the peer, up to its own bound");
+        assert!(net.nodes[1].broadcaster.take().is_empty());
+        if accept_our_bound {
+            net.nodes[1]
+                .node
+                .handle_closing_signed(node_0, &closing_signed_from(&net, &twin, 1, 0, chan, counter, None));
+            let broadcast = net.nodes[1].broadcaster.take();
+            assert_eq!(broadcast.len(), 1, "agreed on our bound");
+            let paid_out: u64 = broadcast[0].output.iter().map(|o| o.value.to_sat()).sum();
+            assert_eq!(paid_out, 1_000_000 - counter);
+            assert!(net.nodes[1].events().iter().any(|e| matches!(
+                e,
+                Event::ChannelClosed { channel_id, reason: ClosureReason::CooperativeClosure, .. } if *channel_id == chan
+            )));
+        } else {
+            // One satoshi above our bound, where we already stand.
+            net.nodes[1].node.handle_closing_signed(
+                node_0,
+                &closing_signed_from(&net, &twin, 1, 0, chan, counter + 1, None),
+            );
+            assert!(net.nodes[1].node.list_channels().is_empty());
+            assert!(net.nodes[1].events().iter().any(|e| matches!(
+                e,
+                Event::ChannelClosed { reason: ClosureReason::ProcessingError { err }, .. }
+                    if err.contains("stays outside the range we accept")
+            )));
+        }
+    }
+}
 
+/// The funder judges the fundee's answer by the range it sent, not by one
+/// recomputed from an estimate that moved since.
+#[test]
+fn funder_judges_the_answer_by_the_range_it_sent() {
     let mut net = Network::new(2);
     net.connect(0, 1);
     let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
-    let (node_0, node_1) = (net.nodes[0].node_id, net.nodes[1].node_id);
-    net.nodes[0].node.close_channel(&chan, &node_1).unwrap();
-    for i in 0..2 {
-        for ev in net.nodes[i].msgs() {
-            net.deliver(i, ev);
-        }
-    }
-    // Node 0's own closing_signed is dropped: a copy of its signer speaks
-    // for it, as a legacy peer.
-    let _ = net.nodes[0].msgs();
-    let (keys_id, value, params) = net.nodes[0]
-        .node
-        .with_funded_channel(&node_1, &chan, |c| {
-            (c.signer().channel_keys_id(), c.channel_value_satoshis(), c.channel_parameters().clone())
-        })
-        .unwrap();
-    let mut twin =
-        crate::sign::KeysManager::new(&net.nodes[0].seed, 42, 0).derive_channel_signer(value, keys_id);
-    twin.provide_channel_parameters(&params).unwrap();
-    let legacy = |fee_satoshis: u64| {
-        let tx = net.nodes[1]
-            .node
-            .with_funded_channel(&node_0, &chan, |c| {
-                c.closing_transaction_variant(fee_satoshis, ClosingVariant::BothLimits)
-            })
-            .unwrap()
-            .unwrap();
-        msgs::ClosingSigned {
-            channel_id: chan,
-            fee_satoshis,
-            signature: twin.sign_closing_transaction(&tx).unwrap(),
-            fee_range: None,
-        }
-    };
-
-    // Far above what node 1 accepts: it counters between the two.
-    net.nodes[1].node.handle_closing_signed(node_0, &legacy(50_000));
-    let counter = match &net.nodes[1].msgs()[..] {
-        [MessageSendEvent::SendClosingSigned { msg, .. }] => msg.fee_satoshis,
-        other => panic!("{other:?}"),
-    };
-    assert!(counter < 50_000);
-    assert!(net.nodes[1].broadcaster.take().is_empty());
-
-    // One satoshi above its counter: nothing is left between them.
-    net.nodes[1].node.handle_closing_signed(node_0, &legacy(counter + 1));
-    let msgs = net.nodes[1].msgs();
-    assert!(
-        matches!(&msgs[..], [MessageSendEvent::SendClosingSigned { msg, .. }] if msg.fee_satoshis == counter + 1),
-        "{msgs:?}"
-    );
-    let broadcast = net.nodes[1].broadcaster.take();
-    assert_eq!(broadcast.len(), 1, "node 1 closes on the agreed fee");
-    let paid_out: u64 = broadcast[0].output.iter().map(|o| o.value.to_sat()).sum();
-    assert_eq!(paid_out, 1_000_000 - (counter + 1));
-    assert!(net.nodes[1].events().iter().any(|e| matches!(
-        e,
-        Event::ChannelClosed { channel_id, reason: ClosureReason::CooperativeClosure, .. } if *channel_id == chan
-    )));
+    *net.nodes[0].fee_estimator.feerate.lock() = 5_000;
+    let proposal = start_close(&net, chan);
+    let sent = proposal.fee_range.expect("fee_range");
+    // The estimate falls a lot after we proposed.
+    *net.nodes[0].fee_estimator.feerate.lock() = 253;
+    let twin = twin_signer(&net, 1, 0, chan);
+    let fee = sent.max_fee_satoshis;
+    let answer = closing_signed_from(&net, &twin, 0, 1, chan, fee, Some(sent));
+    net.nodes[0].node.handle_closing_signed(net.nodes[1].node_id, &answer);
+    let broadcast = net.nodes[0].broadcaster.take();
+    assert_eq!(broadcast.len(), 1, "a fee in the range we sent is taken");
+    assert_eq!(broadcast[0].output.iter().map(|o| o.value.to_sat()).sum::<u64>(), 1_000_000 - fee);
 }
 
 /// A copy of `node`'s signer of channel `chan` with `peer`, to speak for it.
