@@ -124,11 +124,12 @@ const CACHED_HOLDER_KEYS: usize = 2;
 const CACHED_COUNTERPARTY_KEYS: usize = 2;
 
 /// Per-commitment points and holder commitment keys the signer derived, by
-/// commitment number, and counterparty commitment keys by point, newest last. Each is a pure function of the signer's
-/// own secrets and the channel parameters (which cannot change once
-/// provided), so a hit is exactly what deriving again would give: the cache
-/// saves elliptic-curve work, never a check. Nothing from a peer or the
-/// channel goes in.
+/// commitment number, and counterparty commitment keys by the
+/// counterparty's point, newest last. Each value is a pure function of its
+/// key, the signer's own secrets and the channel parameters (which cannot
+/// change once provided), so a hit is exactly what deriving again would
+/// give: the cache saves elliptic-curve work, never a check. Only the
+/// counterparty's points come from the peer, and only as lookup keys.
 #[derive(Default)]
 struct KeyCache(Mutex<KeyCacheEntries>);
 

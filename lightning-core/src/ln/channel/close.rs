@@ -8,13 +8,20 @@
 //! own-limit variant or the peer's own-limit one. (A strict peer with the
 //! larger limit may refuse it when its own output lies between the two
 //! limits: that variant is not one BOLT 3 names for us; the close then
-//! fails and the channel is force-closed.) We accept the peer's signature on any variant the
-//! spec allows it to sign (see [`ClosingVariant`]), and the transaction we
-//! broadcast is the one its signature is valid for, which we sign too.
-//! The funder proposes first, with a range from the relay floor to three
-//! times its estimate (capped at its balance); a proposal inside the
-//! receiver's range is accepted by echoing the fee, otherwise the receiver
-//! counters with the nearest fee in the overlap of the two ranges.
+//! fails and the channel is force-closed.) We accept the peer's signature
+//! on any variant the spec allows it to sign (see [`ClosingVariant`]), and
+//! the transaction we broadcast is the one its signature is valid for,
+//! which we sign too.
+//!
+//! Fees: the funder proposes first, with a range from the relay floor to
+//! three times its estimate (capped at its balance). With `fee_range`, the
+//! fundee's first answer is the proposal if it lies in the overlap of both
+//! ranges (agreement) or the nearest fee in it; after that the funder fails
+//! the channel on a fee outside the overlap of the range it sent, and the
+//! fundee on any fee but its own (BOLT 2). Without `fee_range` (legacy),
+//! a fee in our range is accepted, otherwise we counter strictly between
+//! the two last proposals but never outside our range, and fail the
+//! channel once we stand at our bound and the peer still asks beyond it.
 
 use super::establishment::is_valid_shutdown_script;
 use super::{close, signer_error, ChannelError, ChannelState, FundedChannel};
