@@ -27,8 +27,9 @@ mod peer;
 
 pub use peer::MAX_GRAPH_ITEMS_VISITED_PER_FLUSH;
 pub use peer::{
-    MAX_PING_TICKS_WHILE_ACTIVE, OUTBOUND_BUFFER_HARD_LIMIT_BYTES, OUTBOUND_BUFFER_LIMIT_DROP_GOSSIP,
-    OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES, OUTBOUND_BUFFER_LIMIT_READ_PAUSE,
+    MAX_PING_TICKS_WHILE_ACTIVE, MAX_PING_TICKS_WHILE_PAUSED, OUTBOUND_BUFFER_HARD_LIMIT_BYTES,
+    OUTBOUND_BUFFER_LIMIT_DROP_GOSSIP, OUTBOUND_BUFFER_LIMIT_GENERATED_BYTES,
+    OUTBOUND_BUFFER_LIMIT_READ_PAUSE,
 };
 
 use crate::events::MessageSendEvent;
@@ -1163,9 +1164,15 @@ where
                     }
                     continue;
                 }
-                if peer.awaiting_pong_ticks > 0 && peer.read_paused && !peer.should_pause_read() {
-                    // We stopped reading this peer (our gossip backlog), so
-                    // its pong may be waiting unread: not its fault.
+                if peer.awaiting_pong_ticks > 0
+                    && peer.awaiting_pong_ticks < MAX_PING_TICKS_WHILE_PAUSED
+                    && peer.read_paused
+                    && self.paused_for_gossip_backlog(&mut peer)
+                {
+                    // We stopped reading this peer for our gossip backlog,
+                    // so its pong may be waiting unread: not its fault, for
+                    // a bounded number of ticks.
+                    peer.awaiting_pong_ticks += 1;
                     peer.received_message_since_tick = false;
                     self.flush(&mut descriptor, &mut peer);
                     continue;

@@ -30,6 +30,11 @@ pub const MAX_GRAPH_ITEMS_VISITED_PER_FLUSH: usize = 1000;
 /// other messages (its pong may be queued behind them).
 pub const MAX_PING_TICKS_WHILE_ACTIVE: u8 = 4;
 
+/// Ticks a peer whose reads we paused for the routing handler's backlog may
+/// leave our ping unanswered (we are not reading its pong) before it is
+/// disconnected all the same.
+pub const MAX_PING_TICKS_WHILE_PAUSED: u8 = 16;
+
 /// What the next bytes read from the socket are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ReadState {

@@ -800,3 +800,21 @@ fn refused_init_is_answered_with_a_warning_not_an_error() {
         other => panic!("expected init and a warning, got {other:?}"),
     }
 }
+
+/// The grace for a peer we paused for our gossip backlog is bounded: a
+/// backlog that never clears does not keep a silent peer forever.
+#[test]
+fn paused_peer_grace_for_an_unread_pong_is_bounded() {
+    let pm = node(2, Arc::new(TestChanHandler::default()));
+    let mut socket = TestSocket::new(7);
+    let mut raw = RawPeer::connect_and_init(&pm, &mut socket);
+    pm.handlers().route_handler.queue_high.store(true, Ordering::SeqCst);
+    assert!(raw.send(&pm, &mut socket, &some_channel_update()).unwrap());
+    // The first tick sends the ping; each later one is a tick of grace.
+    for _ in 0..MAX_PING_TICKS_WHILE_PAUSED {
+        pm.timer_tick_occurred();
+        assert_eq!(pm.list_peers().len(), 1);
+    }
+    pm.timer_tick_occurred();
+    assert!(pm.list_peers().is_empty(), "disconnected once the grace is used up");
+}
