@@ -56,9 +56,10 @@ pub const MAX_EXCESS_BYTES_FOR_RELAY: usize = 1024;
 /// more are refused (with [`GossipError::UtxoLookupPending`]) until some resolve.
 pub const MAX_PENDING_UTXO_CHECKS: usize = 10_000;
 
-/// An announcement whose UTXO lookup has not answered this long after it
-/// arrived (by the times passed to
-/// [`NetworkGraph::remove_stale_channels_and_tracking_with_time`]) is dropped,
+/// An announcement whose UTXO lookup has not answered this long after the
+/// first pruning call that saw it waiting (by the times passed to
+/// [`NetworkGraph::remove_stale_channels_and_tracking_with_time`]; so it
+/// waits between this and this plus the pruning interval) is dropped,
 /// as is one whose lookup dropped its [`UtxoFuture`] without answering, so a
 /// lost lookup cannot hold a pending slot (and the backlog that pauses gossip
 /// peers) for ever.
@@ -402,8 +403,9 @@ struct PendingCheck {
     full: Option<ChannelAnnouncement>,
     /// The newest update of each direction that arrived meanwhile.
     updates: [Option<HeldUpdate>; MAX_HELD_UPDATES_PER_PENDING_CHANNEL],
-    /// The graph's time when it arrived (0 if no time was known then: the
-    /// next pruning call stamps it).
+    /// The time of the first pruning call that saw it waiting (0 until
+    /// then): the graph's own time only moves at pruning calls, so it
+    /// cannot date an arrival between them.
     added_at: u64,
 }
 
@@ -554,11 +556,12 @@ impl NetworkGraph {
                 UtxoResult::Async(future) => match future.result() {
                     Some(result) => Some(check_utxo(c, result)?),
                     None => {
-                        let added_at = self.data.read().last_known_time;
                         let mut pending = self.pending_checks.lock();
                         // Bounded, so a peer cannot grow it by announcing
-                        // channels that never resolve.
-                        if pending.len() >= MAX_PENDING_UTXO_CHECKS {
+                        // channels that never resolve. Lost lookups are
+                        // dropped before they make a backlog (which pauses
+                        // gossip peers at half the bound).
+                        if pending.len() >= MAX_PENDING_UTXO_CHECKS / 2 {
                             pending.retain(|p| !p.future.is_abandoned());
                         }
                         let known = pending.iter().any(|p| p.contents.short_channel_id == c.short_channel_id);
@@ -568,7 +571,7 @@ impl NetworkGraph {
                                 contents: c.clone(),
                                 full: full.cloned(),
                                 updates: [None, None],
-                                added_at,
+                                added_at: 0,
                             });
                         }
                         return Err(GossipError::UtxoLookupPending);
