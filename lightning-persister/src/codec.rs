@@ -81,6 +81,12 @@ pub const MAX_PAYLOAD_LEN: usize = u32::MAX as usize;
 /// corrupt length inside a payload cannot make it allocate without limit.
 const DECODE_ALLOCATION_LIMIT: usize = 1 << 30;
 
+/// The largest record body this code writes: the largest a reader accepts
+/// (bincode counts a borrowed body against the 1 GiB decoding limit), less a
+/// margin for the record prefix. A larger body is refused when written, not
+/// when read back.
+pub const MAX_BODY_LEN: usize = DECODE_ALLOCATION_LIMIT - 64;
+
 /// The longest record prefix (kind and body length) in front of a body: a
 /// `u32` varint (5 bytes) and a `u64` varint (9 bytes).
 const MAX_RECORD_PREFIX_LEN: usize = 14;
@@ -263,7 +269,8 @@ pub enum FormatError {
         /// The checksum of the bytes found.
         computed: u32,
     },
-    /// The payload is too large for an envelope.
+    /// The payload is too large for an envelope, or a record body larger
+    /// than a reader accepts ([`MAX_BODY_LEN`]).
     PayloadTooLarge {
         /// Its length.
         len: usize,
@@ -314,7 +321,7 @@ impl fmt::Display for FormatError {
                 write!(f, "checksum mismatch: stored {stored:#010x}, computed {computed:#010x}")
             }
             FormatError::PayloadTooLarge { len } => {
-                write!(f, "payload of {len} bytes exceeds the envelope's limit of {MAX_PAYLOAD_LEN}")
+                write!(f, "{len} bytes is more than a stored value may hold ({MAX_BODY_LEN} for a record body)")
             }
             FormatError::WrongKind { expected, found } => {
                 write!(f, "holds a {found} where a {expected} was expected")
@@ -449,7 +456,7 @@ fn encode_record_with(
     buf.resize(body_start, 0);
     write_body(&mut buf)?;
     let body_len = buf.len() - body_start;
-    if body_len > MAX_PAYLOAD_LEN {
+    if body_len > MAX_BODY_LEN {
         return Err(FormatError::PayloadTooLarge { len: body_len });
     }
     let (prefix, prefix_len) = record_prefix(kind, body_len)?;
@@ -517,7 +524,7 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<(u8, &[u8]), FormatError> {
 /// A version 2 envelope holding a record of `kind` with `body` (already
 /// encoded: a core `Writeable`'s bytes, say).
 pub fn encode_record(kind: ValueKind, body: &[u8]) -> Result<Vec<u8>, FormatError> {
-    if body.len() > MAX_PAYLOAD_LEN {
+    if body.len() > MAX_BODY_LEN {
         return Err(FormatError::PayloadTooLarge { len: body.len() });
     }
     let (prefix, prefix_len) = record_prefix(kind, body.len())?;
@@ -685,6 +692,16 @@ mod tests {
         fn write<W: lightning_core::io::Write>(&self, w: &mut W) -> Result<(), io::Error> {
             w.write_all(&self.0)
         }
+    }
+
+    #[test]
+    fn a_body_no_reader_would_accept_is_refused_when_written() {
+        // Lazily zeroed: nothing is touched before the length check.
+        let body = vec![0u8; MAX_BODY_LEN + 1];
+        assert!(matches!(
+            encode_record(ValueKind::ChannelMonitor, &body),
+            Err(FormatError::PayloadTooLarge { len }) if len == MAX_BODY_LEN + 1
+        ));
     }
 
     #[test]
