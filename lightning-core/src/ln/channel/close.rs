@@ -14,14 +14,19 @@
 //! which we sign too.
 //!
 //! Fees: the funder proposes first, with a range from the relay floor to
-//! three times its estimate (capped at its balance). With `fee_range`, the
+//! three times its estimate (capped at its balance); the fundee, who pays
+//! nothing, accepts anything from the floor to the funder's balance. With
+//! `fee_range`, the
 //! fundee's first answer is the proposal if it lies in the overlap of both
 //! ranges (agreement) or the nearest fee in it; after that the funder fails
 //! the channel on a fee outside the overlap of the range it sent, and the
 //! fundee on any fee but its own (BOLT 2). Without `fee_range` (legacy),
-//! a fee in our range is accepted, otherwise we counter strictly between
-//! the two last proposals but never outside our range, and fail the
-//! channel once we stand at our bound and the peer still asks beyond it.
+//! a fee in our range is accepted, a fee not strictly between the two last
+//! proposals fails the channel, otherwise we counter strictly between them
+//! but never outside our range, and fail the channel once we stand at our
+//! bound and the peer still asks beyond it. A negotiation that sees no
+//! `closing_signed` from the peer for [`MAX_CLOSING_NEGOTIATION_TICKS`]
+//! timer ticks fails the channel.
 
 use super::establishment::is_valid_shutdown_script;
 use super::{close, signer_error, ChannelError, ChannelState, FundedChannel};
@@ -73,6 +78,10 @@ impl ClosingVariant {
     ];
 }
 
+/// Timer ticks fee negotiation may go without a `closing_signed` from the
+/// peer before the channel is failed.
+pub const MAX_CLOSING_NEGOTIATION_TICKS: u8 = 3;
+
 /// Where the mutual close stands.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CloseState {
@@ -87,6 +96,13 @@ pub struct CloseState {
     /// that may have moved since. Not saved: negotiation restarts on every
     /// reconnection (BOLT 2), which clears both.
     pub last_sent_fee_range: Option<ClosingSignedFeeRange>,
+    /// The last fee the peer proposed on this connection (legacy
+    /// negotiation checks each new one lies strictly between it and ours).
+    /// Not saved, reset on reconnection.
+    pub last_received_fee_satoshis: Option<u64>,
+    /// Timer ticks in fee negotiation without a `closing_signed` from the
+    /// peer. Not saved.
+    pub ticks_without_progress: u8,
     /// The agreed, fully signed closing transaction.
     pub closing_tx: Option<Transaction>,
 }
@@ -222,7 +238,11 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         );
         let cap = self.funder_balance_sat();
         let min_fee_satoshis = fee_at(FEERATE_FLOOR_SATS_PER_KW).min(cap);
-        let max_fee_satoshis = estimate.saturating_mul(3).min(cap).max(min_fee_satoshis);
+        // The funder pays, and bounds what it pays; the fundee pays nothing
+        // and has "no reason ... to have a maximum feerate" (BOLT 2): it
+        // accepts up to the funder's whole balance.
+        let max_fee_satoshis = if self.is_outbound { estimate.saturating_mul(3).min(cap) } else { cap };
+        let max_fee_satoshis = max_fee_satoshis.max(min_fee_satoshis);
         Ok((
             estimate.clamp(min_fee_satoshis, max_fee_satoshis),
             ClosingSignedFeeRange { min_fee_satoshis, max_fee_satoshis },
@@ -241,6 +261,23 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
     ) -> Result<ClosingSigned, ChannelError> {
         let signature = self.signer.sign_closing_transaction(tx).map_err(signer_error)?;
         Ok(ClosingSigned { channel_id: self.channel_id, fee_satoshis, signature, fee_range: Some(fee_range) })
+    }
+
+    /// Called on every timer tick: fails the channel when fee negotiation
+    /// saw no `closing_signed` from the peer for
+    /// [`MAX_CLOSING_NEGOTIATION_TICKS`] ticks (BOLT 2: "if it doesn't
+    /// receive a `closing_signed` response after a reasonable amount of
+    /// time: MUST fail the channel"; also a peer whose range never overlaps
+    /// ours).
+    pub fn closing_negotiation_timer_tick(&mut self) -> Result<(), ChannelError> {
+        if self.state != ChannelState::Negotiating || !self.peer_connected {
+            return Ok(());
+        }
+        self.close_state.ticks_without_progress = self.close_state.ticks_without_progress.saturating_add(1);
+        if self.close_state.ticks_without_progress > MAX_CLOSING_NEGOTIATION_TICKS {
+            return close("closing fee negotiation made no progress");
+        }
+        Ok(())
     }
 
     /// Whether both shutdowns were exchanged and nothing is in flight.
@@ -337,7 +374,11 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         let agreed = last_sent == Some(msg.fee_satoshis);
         let in_our_range =
             (our_range.min_fee_satoshis..=our_range.max_fee_satoshis).contains(&msg.fee_satoshis);
+        let previously_received = self.close_state.last_received_fee_satoshis.replace(msg.fee_satoshis);
+        self.close_state.ticks_without_progress = 0;
         let (accept, counter) = match msg.fee_range {
+            // Our own fee back: agreement, whatever range comes with it.
+            _ if agreed => (true, msg.fee_satoshis),
             Some(theirs) => {
                 let low = theirs.min_fee_satoshis.max(our_range.min_fee_satoshis);
                 let high = theirs.max_fee_satoshis.min(our_range.max_fee_satoshis);
@@ -345,9 +386,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                     return Err(ChannelError::Warn("closing_signed fee ranges do not overlap".into()));
                 }
                 let in_overlap = (low..=high).contains(&msg.fee_satoshis);
-                if agreed {
-                    (true, msg.fee_satoshis)
-                } else if self.is_outbound {
+                if self.is_outbound {
                     // BOLT 2, the funder: "if `fee_satoshis` is not in the
                     // overlap between the sent and received `fee_range`: MUST
                     // fail the channel; otherwise: MUST reply with the same
@@ -373,13 +412,23 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                 // pays: a fundee asking for its whole balance as fee must
                 // not walk us there). Once we stand at our bound and they
                 // still ask for more (or less), no agreement is possible.
+                // "if `fee_satoshis` is not strictly between its last-sent
+                // `fee_satoshis` and its previously-received `fee_satoshis`
+                // [...]: SHOULD [...] fail the channel": a peer bouncing
+                // around cannot keep us signing for ever.
+                if let (Some(sent), Some(received)) = (last_sent, previously_received) {
+                    let (low, high) = (sent.min(received), sent.max(received));
+                    if !(low < msg.fee_satoshis && msg.fee_satoshis < high) {
+                        return close("closing_signed fee is not between the two last proposals");
+                    }
+                }
                 let previous = last_sent.unwrap_or(our_fee);
                 let mid = previous / 2 + msg.fee_satoshis / 2 + (previous % 2 + msg.fee_satoshis % 2) / 2;
                 let counter = mid.clamp(our_range.min_fee_satoshis, our_range.max_fee_satoshis);
-                if !(agreed || in_our_range) && last_sent == Some(counter) {
+                if !in_our_range && last_sent == Some(counter) {
                     return close("closing_signed fee stays outside the range we accept");
                 }
-                (agreed || in_our_range, counter)
+                (in_our_range, counter)
             }
         };
         if accept {
@@ -471,6 +520,8 @@ impl Readable for CloseState {
             remote_shutdown,
             last_sent_fee_satoshis,
             last_sent_fee_range: None,
+            last_received_fee_satoshis: None,
+            ticks_without_progress: 0,
             closing_tx,
         })
     }

@@ -73,6 +73,8 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         self.holding_cell = cell;
         self.close_state.last_sent_fee_satoshis = None;
         self.close_state.last_sent_fee_range = None;
+        self.close_state.last_received_fee_satoshis = None;
+        self.close_state.ticks_without_progress = 0;
         self.peer_connected = false;
     }
 

@@ -178,6 +178,10 @@ where
                 }
                 for (id, phase) in peer.channels.iter_mut() {
                     let ChannelPhase::Funded(mc) = phase else { continue };
+                    if let Err(e) = mc.chan.closing_negotiation_timer_tick() {
+                        errors.push((*node_id, *id, e));
+                        continue;
+                    }
                     if !mc.chan.is_outbound() || !mc.chan.is_usable() {
                         continue;
                     }

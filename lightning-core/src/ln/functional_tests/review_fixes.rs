@@ -401,58 +401,83 @@ fn inbound_channel_request_can_be_rejected() {
     assert!(net.nodes[1].node.reject_inbound_channel(&ChannelId([9; 32]), &node_0).is_err());
 }
 
-/// A legacy peer (no `fee_range`) asking for a fee above our range: we move
-/// toward it, never out of our range, accept a fee in our range, and fail
-/// the channel once we stand at our bound and it still asks for more (a
-/// fundee asking for the funder's whole balance must not walk it there).
+/// A legacy fundee (no `fee_range`) asking the funder for a fee above the
+/// funder's range: the funder moves toward it, never out of its range (the
+/// fundee must not walk it to its whole balance), agrees on its bound, and
+/// fails the channel once it stands there and the fundee still asks more.
 #[test]
 fn legacy_fee_negotiation_stays_within_our_range() {
     for accept_our_bound in [true, false] {
         let mut net = Network::new(2);
         net.connect(0, 1);
         let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
-        let _ = start_close(&net, chan);
-        // Node 0 (funder) speaks through a copy of its signer, as a legacy
-        // peer; node 1 answers.
-        let twin = twin_signer(&net, 0, 1, chan);
-        let node_0 = net.nodes[0].node_id;
-        net.nodes[1]
+        let proposal = start_close(&net, chan);
+        let sent = proposal.fee_range.expect("range");
+        // Node 1 (fundee) speaks through a copy of its signer, as a legacy
+        // peer; node 0 (funder) answers.
+        let twin = twin_signer(&net, 1, 0, chan);
+        let node_1 = net.nodes[1].node_id;
+        net.nodes[0]
             .node
-            .handle_closing_signed(node_0, &closing_signed_from(&net, &twin, 1, 0, chan, 50_000, None));
-        let (counter, range) = match &net.nodes[1].msgs()[..] {
-            [MessageSendEvent::SendClosingSigned { msg, .. }] => {
-                (msg.fee_satoshis, msg.fee_range.expect("range"))
-            }
+            .handle_closing_signed(node_1, &closing_signed_from(&net, &twin, 0, 1, chan, 500_000, None));
+        let counter = match &net.nodes[0].msgs()[..] {
+            [MessageSendEvent::SendClosingSigned { msg, .. }] => msg.fee_satoshis,
             other => panic!("{other:?}"),
         };
-        assert_eq!(counter, range.max_fee_satoshis, "moves toward the peer, up to its own bound");
-        assert!(net.nodes[1].broadcaster.take().is_empty());
+        assert_eq!(counter, sent.max_fee_satoshis, "moves toward the peer, up to its own bound");
+        assert!(net.nodes[0].broadcaster.take().is_empty());
         if accept_our_bound {
-            net.nodes[1]
+            net.nodes[0]
                 .node
-                .handle_closing_signed(node_0, &closing_signed_from(&net, &twin, 1, 0, chan, counter, None));
-            let broadcast = net.nodes[1].broadcaster.take();
+                .handle_closing_signed(node_1, &closing_signed_from(&net, &twin, 0, 1, chan, counter, None));
+            let broadcast = net.nodes[0].broadcaster.take();
             assert_eq!(broadcast.len(), 1, "agreed on our bound");
             let paid_out: u64 = broadcast[0].output.iter().map(|o| o.value.to_sat()).sum();
             assert_eq!(paid_out, 1_000_000 - counter);
-            assert!(net.nodes[1].events().iter().any(|e| matches!(
+            assert!(net.nodes[0].events().iter().any(|e| matches!(
                 e,
                 Event::ChannelClosed { channel_id, reason: ClosureReason::CooperativeClosure, .. } if *channel_id == chan
             )));
         } else {
             // One satoshi above our bound, where we already stand.
-            net.nodes[1].node.handle_closing_signed(
-                node_0,
-                &closing_signed_from(&net, &twin, 1, 0, chan, counter + 1, None),
+            net.nodes[0].node.handle_closing_signed(
+                node_1,
+                &closing_signed_from(&net, &twin, 0, 1, chan, counter + 1, None),
             );
-            assert!(net.nodes[1].node.list_channels().is_empty());
-            assert!(net.nodes[1].events().iter().any(|e| matches!(
+            assert!(net.nodes[0].node.list_channels().is_empty());
+            assert!(net.nodes[0].events().iter().any(|e| matches!(
                 e,
                 Event::ChannelClosed { reason: ClosureReason::ProcessingError { err }, .. }
                     if err.contains("stays outside the range we accept")
             )));
         }
     }
+}
+
+/// A legacy peer must move strictly between the two last proposals: one
+/// bouncing around is failed rather than answered for ever.
+#[test]
+fn legacy_fee_outside_the_two_last_proposals_fails_the_channel() {
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    let _ = start_close(&net, chan);
+    let twin = twin_signer(&net, 1, 0, chan);
+    let node_1 = net.nodes[1].node_id;
+    net.nodes[0]
+        .node
+        .handle_closing_signed(node_1, &closing_signed_from(&net, &twin, 0, 1, chan, 500_000, None));
+    assert!(matches!(&net.nodes[0].msgs()[..], [MessageSendEvent::SendClosingSigned { .. }]));
+    // Above its own previous proposal: not between 500,000 and our counter.
+    net.nodes[0]
+        .node
+        .handle_closing_signed(node_1, &closing_signed_from(&net, &twin, 0, 1, chan, 600_000, None));
+    assert!(net.nodes[0].node.list_channels().is_empty());
+    assert!(net.nodes[0].events().iter().any(|e| matches!(
+        e,
+        Event::ChannelClosed { reason: ClosureReason::ProcessingError { err }, .. }
+            if err.contains("not between the two last proposals")
+    )));
 }
 
 /// The funder judges the fundee's answer by the range it sent, not by one
@@ -568,19 +593,20 @@ fn fundee_fails_a_funder_that_does_not_take_its_proposal() {
     let proposal = start_close(&net, chan);
     let ours = proposal.fee_range.expect("fee_range");
     let twin = twin_signer(&net, 0, 1, chan);
-    // Node 0 (through its twin) proposes above node 1's range: node 1
-    // counters inside the overlap.
+    // Node 0 (through its twin) proposes below the relay floor: node 1
+    // counters inside the overlap (the fundee accepts any fee up to the
+    // funder's balance, none below the floor).
     let wide = msgs::ClosingSignedFeeRange { min_fee_satoshis: 0, max_fee_satoshis: 900_000 };
-    let high = ours.max_fee_satoshis * 10;
+    let low = 1;
     net.nodes[1].node.handle_closing_signed(
         net.nodes[0].node_id,
-        &closing_signed_from(&net, &twin, 1, 0, chan, high, Some(wide)),
+        &closing_signed_from(&net, &twin, 1, 0, chan, low, Some(wide)),
     );
     let counter = match &net.nodes[1].msgs()[..] {
         [MessageSendEvent::SendClosingSigned { msg, .. }] => msg.fee_satoshis,
         other => panic!("{other:?}"),
     };
-    assert!(counter < high);
+    assert!(counter > low && counter <= ours.max_fee_satoshis);
     // The funder answers with yet another fee: the fundee fails the channel.
     let other = closing_signed_from(&net, &twin, 1, 0, chan, counter + 1, Some(wide));
     net.nodes[1].node.handle_closing_signed(net.nodes[0].node_id, &other);

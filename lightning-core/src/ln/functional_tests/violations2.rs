@@ -616,8 +616,6 @@ fn closing_fee_ranges_that_do_not_overlap_are_warned_about() {
     let mut net = Network::new(2);
     net.connect(0, 1);
     let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
-    // The funder wants a far higher closing fee than node 1 accepts.
-    *net.nodes[0].fee_estimator.feerate.lock() = 20_000;
     net.nodes[0].node.close_channel(&chan, &net.nodes[1].node_id).unwrap();
     for i in 0..2 {
         for ev in net.nodes[i].msgs() {
@@ -628,15 +626,27 @@ fn closing_fee_ranges_that_do_not_overlap_are_warned_about() {
     let Some(MessageSendEvent::SendClosingSigned { mut msg, .. }) = msgs_0.pop() else {
         panic!("{msgs_0:?}")
     };
-    // Signed as sent; only the range is narrowed to the proposed fee.
-    msg.fee_range = Some(msgs::ClosingSignedFeeRange {
-        min_fee_satoshis: msg.fee_satoshis,
-        max_fee_satoshis: msg.fee_satoshis,
-    });
+    // Signed as sent; only the range is narrowed below the relay floor,
+    // under anything node 1 accepts.
+    msg.fee_range = Some(msgs::ClosingSignedFeeRange { min_fee_satoshis: 0, max_fee_satoshis: 1 });
     net.nodes[1].node.handle_closing_signed(net.nodes[0].node_id, &msg);
     assert_warning_sent(&net, 1, "closing_signed fee ranges do not overlap");
     assert!(net.nodes[1].node.list_channels().iter().any(|c| c.channel_id == chan));
     assert!(net.nodes[1].broadcaster.take().is_empty());
+    // No satisfying range follows: after a few ticks the channel is failed
+    // (BOLT 2: "MUST fail the channel if it doesn't receive a satisfying
+    // `fee_range` after a reasonable amount of time").
+    for _ in 0..crate::ln::channel::close::MAX_CLOSING_NEGOTIATION_TICKS {
+        net.nodes[1].node.timer_tick_occurred();
+        assert!(net.nodes[1].node.list_channels().iter().any(|c| c.channel_id == chan));
+    }
+    net.nodes[1].node.timer_tick_occurred();
+    assert!(net.nodes[1].node.list_channels().is_empty());
+    assert!(net.nodes[1].events().iter().any(|e| matches!(
+        e,
+        Event::ChannelClosed { reason: ClosureReason::ProcessingError { err }, .. }
+            if err.contains("closing fee negotiation made no progress")
+    )));
 }
 
 /// Disconnects and reconnects nodes 0 and 1; returns node 1's

@@ -1167,11 +1167,13 @@ where
                 if peer.awaiting_pong_ticks > 0
                     && peer.awaiting_pong_ticks < MAX_PING_TICKS_WHILE_PAUSED
                     && peer.read_paused
-                    && self.paused_for_gossip_backlog(&mut peer)
+                    && !peer.should_pause_read()
                 {
-                    // We stopped reading this peer for our gossip backlog,
-                    // so its pong may be waiting unread: not its fault, for
-                    // a bounded number of ticks.
+                    // We stopped reading this peer for our gossip backlog
+                    // (its own queue is not full), so its pong may be
+                    // waiting unread: not its fault, for a bounded number of
+                    // ticks. The flush below resumes reading if the backlog
+                    // cleared meanwhile.
                     peer.awaiting_pong_ticks += 1;
                     peer.received_message_since_tick = false;
                     self.flush(&mut descriptor, &mut peer);

@@ -692,6 +692,15 @@ impl NetworkGraph {
         self.pending_checks.lock().len()
     }
 
+    /// Drops the announcements whose lookup dropped its [`UtxoFuture`]
+    /// without answering (they would wait for ever); returns how many are
+    /// left waiting.
+    pub fn drop_abandoned_utxo_checks(&self) -> usize {
+        let mut pending = self.pending_checks.lock();
+        pending.retain(|p| !p.future.is_abandoned());
+        pending.len()
+    }
+
     /// Checks a `channel_update` (chain, known channel, newer timestamp,
     /// `htlc_maximum_msat` within capacity, the signature of the node of its
     /// direction) and applies it.

@@ -612,6 +612,8 @@ impl<G: Deref<Target = NetworkGraph>, U: UtxoLookup> P2PGossipSync<G, U> {
     /// stops reading from peers until it drains.
     pub fn processing_queue_high(&self) -> bool {
         self.pending_events.lock().len() >= MAX_PENDING_BROADCASTS / 2
-            || self.network_graph.pending_utxo_check_count() >= MAX_PENDING_UTXO_CHECKS / 2
+            || (self.network_graph.pending_utxo_check_count() >= MAX_PENDING_UTXO_CHECKS / 2
+                // Lost lookups do not count: drop them before deciding.
+                && self.network_graph.drop_abandoned_utxo_checks() >= MAX_PENDING_UTXO_CHECKS / 2)
     }
 }
