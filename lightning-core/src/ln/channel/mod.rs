@@ -43,6 +43,7 @@ pub use establishment::{InboundV1Channel, OutboundV1Channel};
 
 use crate::chain::chaininterface::{ConfirmationTarget, FeeEstimator};
 use crate::chain::channelmonitor::{ChannelMonitorUpdate, ChannelMonitorUpdateStep};
+use crate::events::ClosureReason;
 use crate::ln::chan_utils::signing::build_funding_witness;
 use crate::ln::chan_utils::{
     commit_tx_fee_sat, ChannelTransactionParameters, CommitmentTransaction, HolderCommitmentTransaction,
@@ -78,13 +79,31 @@ pub enum ChannelError {
     Warn(String),
     /// The channel must be failed: send an `error` and force-close.
     Close(String),
+    /// The channel's monitor could not be persisted (the [`Watch`] said
+    /// the failure is unrecoverable): the channel must be failed as for
+    /// [`ChannelError::Close`], and the closure names the persistence
+    /// failure.
+    ///
+    /// [`Watch`]: crate::chain::Watch
+    MonitorFailed(String),
 }
 
 impl ChannelError {
     /// The explanation.
     pub fn text(&self) -> &str {
         match self {
-            ChannelError::Ignore(s) | ChannelError::Warn(s) | ChannelError::Close(s) => s,
+            ChannelError::Ignore(s)
+            | ChannelError::Warn(s)
+            | ChannelError::Close(s)
+            | ChannelError::MonitorFailed(s) => s,
+        }
+    }
+
+    /// Why the channel closed, for a failure that closes it.
+    pub fn closure_reason(&self) -> ClosureReason {
+        match self {
+            ChannelError::MonitorFailed(_) => ClosureReason::MonitorPersistenceFailed,
+            other => ClosureReason::ProcessingError { err: other.text().into() },
         }
     }
 }

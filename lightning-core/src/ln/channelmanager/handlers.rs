@@ -316,7 +316,18 @@ where
             let ids: Vec<ChannelId> = match st.peers.get(&their_node_id) {
                 Some(peer) if msg.channel_id.is_all_channels() => peer.channels.keys().copied().collect(),
                 Some(peer) if peer.channels.contains_key(&msg.channel_id) => vec![msg.channel_id],
-                _ => Vec::new(),
+                // A fundee refusing our `funding_created` names the temporary
+                // id, but the channel is already keyed by its real id.
+                Some(peer) => peer
+                    .channels
+                    .iter()
+                    .filter(|(_, phase)| {
+                        matches!(phase, ChannelPhase::UnfundedOutbound(chan)
+                            if chan.temporary_channel_id() == msg.channel_id)
+                    })
+                    .map(|(id, _)| *id)
+                    .collect(),
+                None => Vec::new(),
             };
             for id in ids {
                 let reason = ClosureReason::CounterpartyForceClosed { peer_msg: msg.printable_data() };
@@ -424,16 +435,16 @@ where
                                 gate: MonitorGate::default(),
                                 funded_at_height: self.best_block.lock().height,
                             });
-                            if peer.channels.contains_key(&channel_id) {
-                                // Refuse the new channel only: the error names
-                                // its temporary id, so the live channel with
-                                // that id is left alone.
-                                error = Some((
-                                    msg.temporary_channel_id,
-                                    ChannelError::Close("channel id already in use".into()),
-                                ));
-                            } else if let Err(e) = self.watch_new_channel(&mut mc, steps) {
-                                error = Some((msg.temporary_channel_id, e));
+                            // Refuse the new channel only: the error names its
+                            // temporary id, so a live channel with the same
+                            // id is left alone.
+                            let refused = if peer.channels.contains_key(&channel_id) {
+                                Some(ChannelError::Close("channel id already in use".into()))
+                            } else {
+                                self.watch_new_channel(&mut mc, steps).err()
+                            };
+                            if let Some(e) = refused {
+                                refuse_funding_created(&mut out, their_node_id, msg, value, &e);
                             } else {
                                 mc.send(
                                     &mut out,
@@ -452,21 +463,7 @@ where
                                 peer.channels.insert(channel_id, ChannelPhase::Funded(mc));
                             }
                         }
-                        Err(e) => {
-                            out.msgs.push(MessageSendEvent::HandleError {
-                                node_id: their_node_id,
-                                action: ErrorAction::SendErrorMessage {
-                                    msg: ErrorMessage::new(msg.temporary_channel_id, e.text()),
-                                },
-                            });
-                            out.events.push(Event::ChannelClosed {
-                                channel_id: msg.temporary_channel_id,
-                                user_channel_id: 0,
-                                reason: ClosureReason::ProcessingError { err: e.to_string() },
-                                counterparty_node_id: Some(their_node_id),
-                                channel_capacity_sats: Some(value),
-                            });
-                        }
+                        Err(e) => refuse_funding_created(&mut out, their_node_id, msg, value, &e),
                     }
                 }
                 Some(other) => {
@@ -481,16 +478,6 @@ where
                         msg.temporary_channel_id,
                         ChannelError::Ignore("funding_created for an unknown channel".into()),
                     ))
-                }
-            }
-            if let Some((id, ChannelError::Close(text))) = &error {
-                // The channel was not kept: answer with an error only.
-                if !st.peers.get(&their_node_id).is_some_and(|p| p.channels.contains_key(id)) {
-                    out.msgs.push(MessageSendEvent::HandleError {
-                        node_id: their_node_id,
-                        action: ErrorAction::SendErrorMessage { msg: ErrorMessage::new(*id, text) },
-                    });
-                    error = None;
                 }
             }
             self.flush_msgs(&mut out);
@@ -718,4 +705,26 @@ where
     fn get_chain_hashes(&self) -> Option<Vec<ChainHash>> {
         Some(vec![self.chain_hash])
     }
+}
+
+/// Answers a `funding_created` whose channel we do not keep: an `error`
+/// naming its temporary id, and a `ChannelClosed` event for the inbound
+/// channel that ends there.
+fn refuse_funding_created(
+    out: &mut Outbox, node_id: PublicKey, msg: &msgs::FundingCreated, channel_value_satoshis: u64,
+    err: &ChannelError,
+) {
+    out.msgs.push(MessageSendEvent::HandleError {
+        node_id,
+        action: ErrorAction::SendErrorMessage {
+            msg: ErrorMessage::new(msg.temporary_channel_id, err.text()),
+        },
+    });
+    out.events.push(Event::ChannelClosed {
+        channel_id: msg.temporary_channel_id,
+        user_channel_id: 0,
+        reason: err.closure_reason(),
+        counterparty_node_id: Some(node_id),
+        channel_capacity_sats: Some(channel_value_satoshis),
+    });
 }

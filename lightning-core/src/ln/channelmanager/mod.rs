@@ -567,7 +567,7 @@ where
                 Ok(())
             }
             ChannelMonitorUpdateStatus::UnrecoverableError => {
-                Err(ChannelError::Close(MONITOR_FAILURE_TEXT.into()))
+                Err(ChannelError::MonitorFailed(MONITOR_FAILURE_TEXT.into()))
             }
         }
     }
@@ -603,7 +603,7 @@ where
                 Ok(())
             }
             Ok(ChannelMonitorUpdateStatus::UnrecoverableError) => {
-                Err(ChannelError::Close(NEW_MONITOR_FAILURE_TEXT.into()))
+                Err(ChannelError::MonitorFailed(NEW_MONITOR_FAILURE_TEXT.into()))
             }
             Err(()) => Err(ChannelError::Close("a monitor for this channel already exists".into())),
         }
@@ -802,16 +802,13 @@ where
                     log_level: crate::util::logger::Level::Warn,
                 },
             }),
-            ChannelError::Close(text) => {
+            ChannelError::Close(_) | ChannelError::MonitorFailed(_) => {
                 let lost = matches!(
                     st.peers.get(&node_id).and_then(|p| p.channels.get(&channel_id)),
                     Some(ChannelPhase::Funded(mc)) if mc.chan.lost_state()
                 );
-                let reason = if text == MONITOR_FAILURE_TEXT || text == NEW_MONITOR_FAILURE_TEXT {
-                    ClosureReason::MonitorPersistenceFailed
-                } else {
-                    ClosureReason::ProcessingError { err: text.clone() }
-                };
+                let reason = err.closure_reason();
+                let text = err.text().to_owned();
                 self.force_close_locked(st, out, node_id, channel_id, reason, Some(text), !lost);
             }
         }

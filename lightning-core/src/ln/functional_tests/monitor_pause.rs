@@ -138,6 +138,62 @@ fn unrecoverable_persistence_failure_closes_the_channel() {
 }
 
 #[test]
+fn a_fundee_that_cannot_persist_its_first_monitor_refuses_the_channel() {
+    use crate::events::ClosureReason;
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    set_status(&net, 1, ChannelMonitorUpdateStatus::UnrecoverableError);
+    let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
+    net.process_all();
+    let script = net.nodes[0]
+        .events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
+            _ => None,
+        })
+        .unwrap();
+    let tx = funding_transaction(script, 300_000, 7);
+    net.nodes[0].node.funding_transaction_generated(&temp, &net.nodes[1].node_id, tx.clone()).unwrap();
+    let funding_created = net.nodes[0].msgs();
+    assert!(matches!(funding_created.as_slice(), [MessageSendEvent::SendFundingCreated { .. }]));
+    for ev in funding_created {
+        net.deliver(0, ev);
+    }
+    // No funding_signed: an error naming the temporary id, and the user
+    // learns why the inbound channel ended.
+    let answer = net.nodes[1].msgs();
+    assert!(
+        matches!(answer.as_slice(), [MessageSendEvent::HandleError { .. }]),
+        "the fundee must answer with an error only: {answer:?}"
+    );
+    let events = net.nodes[1].events();
+    assert!(
+        events.iter().any(|e| matches!(e, Event::ChannelClosed { channel_id, reason: ClosureReason::MonitorPersistenceFailed, .. } if *channel_id == temp)),
+        "{events:?}"
+    );
+    assert!(net.nodes[1].node.list_channels().is_empty());
+    // The funder fails its channel and never broadcasts the funding.
+    for ev in answer {
+        net.deliver(1, ev);
+    }
+    let funder_events = net.nodes[0].events();
+    assert!(
+        funder_events.iter().any(
+            |e| matches!(e, Event::DiscardFunding { funding_txid, .. } if *funding_txid == tx.compute_txid())
+        ),
+        "the funder must learn it can reuse the funding inputs: {funder_events:?}"
+    );
+    assert!(funder_events.iter().any(|e| matches!(
+        e,
+        Event::ChannelClosed { reason: ClosureReason::CounterpartyForceClosed { .. }, .. }
+    )));
+    net.process_all();
+    assert!(net.nodes[0].broadcaster.take().is_empty());
+    assert!(net.nodes[0].node.list_channels().is_empty());
+}
+
+#[test]
 fn in_flight_updates_are_written_with_the_manager_and_handed_back() {
     let mut net = Network::new(2);
     net.connect(0, 1);
