@@ -268,9 +268,15 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
     /// [`MAX_CLOSING_NEGOTIATION_TICKS`] ticks (BOLT 2: "if it doesn't
     /// receive a `closing_signed` response after a reasonable amount of
     /// time: MUST fail the channel"; also a peer whose range never overlaps
-    /// ours).
-    pub fn closing_negotiation_timer_tick(&mut self) -> Result<(), ChannelError> {
+    /// ours). `messages_held` says our own messages are held until a
+    /// monitor update is persisted: the peer cannot answer what it has not
+    /// received, so the count starts again once they leave.
+    pub fn closing_negotiation_timer_tick(&mut self, messages_held: bool) -> Result<(), ChannelError> {
         if self.state != ChannelState::Negotiating || !self.peer_connected {
+            return Ok(());
+        }
+        if messages_held {
+            self.close_state.ticks_without_progress = 0;
             return Ok(());
         }
         self.close_state.ticks_without_progress = self.close_state.ticks_without_progress.saturating_add(1);
@@ -369,20 +375,29 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
         let (our_fee, estimated_range) = self.closing_fees(fee_estimator)?;
         // Judge the answer by the range we sent, if we sent one on this
         // connection; otherwise by what we would send now.
-        let our_range = self.close_state.last_sent_fee_range.unwrap_or(estimated_range);
+        let sent_range = self.close_state.last_sent_fee_range;
+        let our_range = sent_range.unwrap_or(estimated_range);
         let last_sent = self.close_state.last_sent_fee_satoshis;
         let agreed = last_sent == Some(msg.fee_satoshis);
         let in_our_range =
             (our_range.min_fee_satoshis..=our_range.max_fee_satoshis).contains(&msg.fee_satoshis);
-        let previously_received = self.close_state.last_received_fee_satoshis.replace(msg.fee_satoshis);
-        self.close_state.ticks_without_progress = 0;
+        let previously_received = self.close_state.last_received_fee_satoshis;
+        // The rules in BOLT 2's order: the first that applies decides.
         let (accept, counter) = match msg.fee_range {
-            // Our own fee back: agreement, whatever range comes with it.
+            // "if `fee_satoshis` is equal to its previously sent
+            // `fee_satoshis`": agreement, whatever range comes with it.
             _ if agreed => (true, msg.fee_satoshis),
+            // "if `fee_satoshis` matches its previously sent `fee_range`:
+            // SHOULD use `fee_satoshis` to sign and broadcast", with or
+            // without a range from the peer.
+            _ if sent_range.is_some() && in_our_range => (true, msg.fee_satoshis),
             Some(theirs) => {
                 let low = theirs.min_fee_satoshis.max(our_range.min_fee_satoshis);
                 let high = theirs.max_fee_satoshis.min(our_range.max_fee_satoshis);
                 if low > high {
+                    // Nothing recorded: a peer repeating a range that never
+                    // overlaps ours makes no progress, and the timer fails
+                    // the channel.
                     return Err(ChannelError::Warn("closing_signed fee ranges do not overlap".into()));
                 }
                 let in_overlap = (low..=high).contains(&msg.fee_satoshis);
@@ -397,7 +412,8 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                     (true, msg.fee_satoshis)
                 } else if last_sent.is_some() {
                     // The fundee, having proposed: "if `fee_satoshis` is not
-                    // the same as the value it sent: MUST fail the channel".
+                    // the same as the value it sent: MUST fail the channel"
+                    // (a fee in the range we sent was taken above).
                     return close("closing_signed fee differs from the one we proposed");
                 } else {
                     // The fundee's first answer: a fee in the overlap (theirs
@@ -406,7 +422,8 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                 }
             }
             None => {
-                // Legacy negotiation: a fee in our range is accepted;
+                // Legacy negotiation (a fee in the range we sent was taken
+                // above): a fee in the range we would send is accepted;
                 // otherwise we move toward theirs, strictly between the two
                 // last proposals, but never out of our own range (the funder
                 // pays: a fundee asking for its whole balance as fee must
@@ -431,6 +448,10 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
                 (in_our_range, counter)
             }
         };
+        // The message moved the negotiation on: remember it, and the
+        // no-progress clock starts again.
+        self.close_state.last_received_fee_satoshis = Some(msg.fee_satoshis);
+        self.close_state.ticks_without_progress = 0;
         if accept {
             let reply =
                 if agreed { None } else { Some(self.sign_closing_tx(&tx, msg.fee_satoshis, our_range)?) };

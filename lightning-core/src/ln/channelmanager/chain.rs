@@ -178,7 +178,7 @@ where
                 }
                 for (id, phase) in peer.channels.iter_mut() {
                     let ChannelPhase::Funded(mc) = phase else { continue };
-                    if let Err(e) = mc.chan.closing_negotiation_timer_tick() {
+                    if let Err(e) = mc.chan.closing_negotiation_timer_tick(mc.gate.is_blocked()) {
                         errors.push((*node_id, *id, e));
                         continue;
                     }

@@ -2,6 +2,7 @@
 //! the harness in `functional_test_utils`.
 
 mod basic;
+mod closing_fees;
 mod dust;
 mod housekeeping;
 mod monitor_pause;

@@ -140,7 +140,7 @@ fn unrecoverable_persistence_failure_closes_the_channel() {
 #[test]
 fn a_fundee_that_cannot_persist_its_first_monitor_refuses_the_channel() {
     use crate::events::ClosureReason;
-    let mut net = Network::new(2);
+    let net = Network::new(2);
     net.connect(0, 1);
     set_status(&net, 1, ChannelMonitorUpdateStatus::UnrecoverableError);
     let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();

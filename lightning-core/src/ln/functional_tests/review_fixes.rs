@@ -502,7 +502,9 @@ fn funder_judges_the_answer_by_the_range_it_sent() {
 }
 
 /// A copy of `node`'s signer of channel `chan` with `peer`, to speak for it.
-fn twin_signer(net: &Network, node: usize, peer: usize, chan: ChannelId) -> crate::sign::InMemorySigner {
+pub(super) fn twin_signer(
+    net: &Network, node: usize, peer: usize, chan: ChannelId,
+) -> crate::sign::InMemorySigner {
     use crate::sign::{ChannelSigner, SignerProvider};
     let (keys_id, value, params) = net.nodes[node]
         .node
@@ -518,7 +520,7 @@ fn twin_signer(net: &Network, node: usize, peer: usize, chan: ChannelId) -> crat
 
 /// `closing_signed` from `sender` (through its twin signer) to `receiver`,
 /// on the closing transaction as `receiver` builds it.
-fn closing_signed_from(
+pub(super) fn closing_signed_from(
     net: &Network, twin: &crate::sign::InMemorySigner, receiver: usize, sender: usize, chan: ChannelId,
     fee_satoshis: u64, fee_range: Option<msgs::ClosingSignedFeeRange>,
 ) -> msgs::ClosingSigned {
@@ -539,7 +541,7 @@ fn closing_signed_from(
 
 /// Node 0 closes; both shutdowns are exchanged; node 0's first
 /// `closing_signed` is taken (returned) instead of delivered.
-fn start_close(net: &Network, chan: ChannelId) -> msgs::ClosingSigned {
+pub(super) fn start_close(net: &Network, chan: ChannelId) -> msgs::ClosingSigned {
     net.nodes[0].node.close_channel(&chan, &net.nodes[1].node_id).unwrap();
     for i in 0..2 {
         for ev in net.nodes[i].msgs() {
@@ -607,8 +609,9 @@ fn fundee_fails_a_funder_that_does_not_take_its_proposal() {
         other => panic!("{other:?}"),
     };
     assert!(counter > low && counter <= ours.max_fee_satoshis);
-    // The funder answers with yet another fee: the fundee fails the channel.
-    let other = closing_signed_from(&net, &twin, 1, 0, chan, counter + 1, Some(wide));
+    // The funder answers with yet another fee, outside the range the fundee
+    // sent (a fee inside it would be taken): the fundee fails the channel.
+    let other = closing_signed_from(&net, &twin, 1, 0, chan, low + 1, Some(wide));
     net.nodes[1].node.handle_closing_signed(net.nodes[0].node_id, &other);
     assert!(net.nodes[1].node.list_channels().is_empty());
     assert!(net.nodes[1].events().iter().any(|e| matches!(

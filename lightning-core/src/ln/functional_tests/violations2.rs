@@ -633,12 +633,15 @@ fn closing_fee_ranges_that_do_not_overlap_are_warned_about() {
     assert_warning_sent(&net, 1, "closing_signed fee ranges do not overlap");
     assert!(net.nodes[1].node.list_channels().iter().any(|c| c.channel_id == chan));
     assert!(net.nodes[1].broadcaster.take().is_empty());
-    // No satisfying range follows: after a few ticks the channel is failed
-    // (BOLT 2: "MUST fail the channel if it doesn't receive a satisfying
-    // `fee_range` after a reasonable amount of time").
+    // No satisfying range follows, only the same one again at every tick:
+    // after a few ticks the channel is failed (BOLT 2: "MUST fail the channel
+    // if it doesn't receive a satisfying `fee_range` after a reasonable
+    // amount of time"); repeating the bad range is no progress.
     for _ in 0..crate::ln::channel::close::MAX_CLOSING_NEGOTIATION_TICKS {
         net.nodes[1].node.timer_tick_occurred();
         assert!(net.nodes[1].node.list_channels().iter().any(|c| c.channel_id == chan));
+        net.nodes[1].node.handle_closing_signed(net.nodes[0].node_id, &msg);
+        assert_warning_sent(&net, 1, "closing_signed fee ranges do not overlap");
     }
     net.nodes[1].node.timer_tick_occurred();
     assert!(net.nodes[1].node.list_channels().is_empty());
