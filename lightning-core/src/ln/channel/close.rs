@@ -18,15 +18,17 @@
 //! nothing, accepts anything from the floor to the funder's balance. With
 //! `fee_range`, the
 //! fundee's first answer is the proposal if it lies in the overlap of both
-//! ranges (agreement) or the nearest fee in it; after that the funder fails
-//! the channel on a fee outside the overlap of the range it sent, and the
-//! fundee on any fee but its own (BOLT 2). Without `fee_range` (legacy),
-//! a fee in our range is accepted, a fee not strictly between the two last
+//! ranges (agreement) or the nearest fee in it. Once we sent a range, a fee
+//! inside it is taken, with or without a range from the peer (BOLT 2's
+//! order); otherwise the funder fails the channel on a fee outside the
+//! overlap of the range it sent, and the fundee on any fee but its own.
+//! Without `fee_range` (legacy), a fee not strictly between the two last
 //! proposals fails the channel, otherwise we counter strictly between them
 //! but never outside our range, and fail the channel once we stand at our
-//! bound and the peer still asks beyond it. A negotiation that sees no
-//! `closing_signed` from the peer for [`MAX_CLOSING_NEGOTIATION_TICKS`]
-//! timer ticks fails the channel.
+//! bound and the peer still asks beyond it. A negotiation in which no
+//! message of the peer moves things on for
+//! [`MAX_CLOSING_NEGOTIATION_TICKS`] timer ticks (not counting ticks while
+//! our own messages are held for a monitor update) fails the channel.
 
 use super::establishment::is_valid_shutdown_script;
 use super::{close, signer_error, ChannelError, ChannelState, FundedChannel};
@@ -79,7 +81,8 @@ impl ClosingVariant {
 }
 
 /// Timer ticks fee negotiation may go without a `closing_signed` from the
-/// peer before the channel is failed.
+/// peer that moves it on (one we answer or accept) before the channel is
+/// failed.
 pub const MAX_CLOSING_NEGOTIATION_TICKS: u8 = 3;
 
 /// Where the mutual close stands.
@@ -101,7 +104,7 @@ pub struct CloseState {
     /// Not saved, reset on reconnection.
     pub last_received_fee_satoshis: Option<u64>,
     /// Timer ticks in fee negotiation without a `closing_signed` from the
-    /// peer. Not saved.
+    /// peer that moved it on. Not saved.
     pub ticks_without_progress: u8,
     /// The agreed, fully signed closing transaction.
     pub closing_tx: Option<Transaction>,
@@ -264,7 +267,7 @@ impl<S: EcdsaChannelSigner> FundedChannel<S> {
     }
 
     /// Called on every timer tick: fails the channel when fee negotiation
-    /// saw no `closing_signed` from the peer for
+    /// saw no `closing_signed` from the peer that moved it on for
     /// [`MAX_CLOSING_NEGOTIATION_TICKS`] ticks (BOLT 2: "if it doesn't
     /// receive a `closing_signed` response after a reasonable amount of
     /// time: MUST fail the channel"; also a peer whose range never overlaps

@@ -765,6 +765,10 @@ impl<S: EcdsaChannelSigner> InboundV1Channel<S> {
     pub fn channel_value_satoshis(&self) -> u64 {
         self.inner.channel_value_satoshis
     }
+    /// The id the user gave the channel when accepting it (0 before).
+    pub fn user_channel_id(&self) -> u128 {
+        self.inner.user_channel_id
+    }
     /// What the funder pushes to us.
     pub fn push_msat(&self) -> u64 {
         self.inner.push_msat

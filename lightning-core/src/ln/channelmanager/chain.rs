@@ -225,16 +225,25 @@ where
             let mut st = self.state.lock();
             let result =
                 match st.peers.get_mut(counterparty_node_id).and_then(|p| p.channels.get_mut(channel_id)) {
-                    Some(ChannelPhase::Funded(mc)) => mc
-                        .chan
-                        .send_update_fee(feerate_per_kw)
-                        .and_then(|msg| {
+                    Some(ChannelPhase::Funded(mc)) => {
+                        mc.chan.send_update_fee(feerate_per_kw).and_then(|msg| {
                             let updates = msgs::CommitmentUpdate { update_fee: msg, ..Default::default() };
                             self.send_updates_and_commit(mc, &mut out, updates)
                         })
-                        .map_err(|e| APIError::ChannelRefused { err: e.to_string() }),
-                    _ => Err(APIError::ChannelUnavailable { err: "no such funded channel".into() }),
+                    }
+                    _ => return Err(APIError::ChannelUnavailable { err: "no such funded channel".into() }),
                 };
+            let result = match result {
+                Ok(()) => Ok(()),
+                Err(ChannelError::Ignore(err)) => Err(APIError::ChannelRefused { err }),
+                // The channel may have moved on without its monitor update
+                // or its `commitment_signed` leaving: it cannot continue.
+                Err(e) => {
+                    let err = e.to_string();
+                    self.handle_channel_error(&mut st, &mut out, *counterparty_node_id, *channel_id, e);
+                    Err(APIError::ChannelRefused { err })
+                }
+            };
             self.flush_msgs(&mut out);
             result
         };

@@ -427,6 +427,7 @@ where
             match peer.channels.remove(&msg.temporary_channel_id) {
                 Some(ChannelPhase::UnfundedInbound(chan)) => {
                     let value = chan.channel_value_satoshis();
+                    let user_channel_id = chan.user_channel_id();
                     match chan.funding_created(&self.secp_ctx, msg, alias) {
                         Ok((chan, funding_signed, steps)) => {
                             let channel_id = chan.channel_id();
@@ -444,7 +445,13 @@ where
                                 self.watch_new_channel(&mut mc, steps).err()
                             };
                             if let Some(e) = refused {
-                                refuse_funding_created(&mut out, their_node_id, msg, value, &e);
+                                refuse_funding_created(
+                                    &mut out,
+                                    their_node_id,
+                                    msg,
+                                    (user_channel_id, value),
+                                    &e,
+                                );
                             } else {
                                 mc.send(
                                     &mut out,
@@ -463,7 +470,9 @@ where
                                 peer.channels.insert(channel_id, ChannelPhase::Funded(mc));
                             }
                         }
-                        Err(e) => refuse_funding_created(&mut out, their_node_id, msg, value, &e),
+                        Err(e) => {
+                            refuse_funding_created(&mut out, their_node_id, msg, (user_channel_id, value), &e)
+                        }
                     }
                 }
                 Some(other) => {
@@ -523,6 +532,12 @@ where
                                     peer.channels.insert(msg.channel_id, ChannelPhase::Funded(mc));
                                 }
                                 Err(e) => {
+                                    // Never broadcast: the force-close tells
+                                    // the user to reuse the inputs
+                                    // (`DiscardFunding`).
+                                    if let Some(tx) = mc.chan.funding_transaction().cloned() {
+                                        mc.gate.held_broadcasts.push(tx);
+                                    }
                                     peer.channels.insert(msg.channel_id, ChannelPhase::Funded(mc));
                                     error = Some(e);
                                 }
@@ -711,8 +726,8 @@ where
 /// naming its temporary id, and a `ChannelClosed` event for the inbound
 /// channel that ends there.
 fn refuse_funding_created(
-    out: &mut Outbox, node_id: PublicKey, msg: &msgs::FundingCreated, channel_value_satoshis: u64,
-    err: &ChannelError,
+    out: &mut Outbox, node_id: PublicKey, msg: &msgs::FundingCreated,
+    (user_channel_id, channel_value_satoshis): (u128, u64), err: &ChannelError,
 ) {
     out.msgs.push(MessageSendEvent::HandleError {
         node_id,
@@ -722,7 +737,7 @@ fn refuse_funding_created(
     });
     out.events.push(Event::ChannelClosed {
         channel_id: msg.temporary_channel_id,
-        user_channel_id: 0,
+        user_channel_id,
         reason: err.closure_reason(),
         counterparty_node_id: Some(node_id),
         channel_capacity_sats: Some(channel_value_satoshis),

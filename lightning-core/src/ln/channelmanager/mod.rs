@@ -768,7 +768,7 @@ where
                 }
                 (chan.user_channel_id(), chan.channel_value_satoshis())
             }
-            ChannelPhase::UnfundedInbound(chan) => (0, chan.channel_value_satoshis()),
+            ChannelPhase::UnfundedInbound(chan) => (chan.user_channel_id(), chan.channel_value_satoshis()),
         };
         if let Some(text) = error_msg {
             out.msgs.push(MessageSendEvent::HandleError {
@@ -985,6 +985,21 @@ where
             .peers
             .get_mut(counterparty_node_id)
             .ok_or(APIError::ChannelUnavailable { err: "unknown peer".into() })?;
+        let Some(ChannelPhase::UnfundedOutbound(chan)) = peer.channels.get(temporary_channel_id) else {
+            return Err(APIError::ChannelUnavailable { err: "no such channel awaiting funding".into() });
+        };
+        // The channel id is the funding outpoint: one already in use (the
+        // same output given twice) must not replace a live channel.
+        let script = chan.funding_output_script();
+        let vout = funding_transaction.output.iter().position(|o| Some(&o.script_pubkey) == script.as_ref());
+        if let Some(vout) = vout.and_then(|v| u16::try_from(v).ok()) {
+            let txid = funding_transaction.compute_txid();
+            if peer.channels.contains_key(&ChannelId::v1_from_funding_outpoint(txid, vout)) {
+                return Err(APIError::APIMisuseError {
+                    err: "this funding output already funds a channel with this peer".into(),
+                });
+            }
+        }
         let Some(ChannelPhase::UnfundedOutbound(chan)) = peer.channels.get_mut(temporary_channel_id) else {
             return Err(APIError::ChannelUnavailable { err: "no such channel awaiting funding".into() });
         };

@@ -194,6 +194,100 @@ fn a_fundee_that_cannot_persist_its_first_monitor_refuses_the_channel() {
 }
 
 #[test]
+fn a_funder_that_cannot_persist_its_first_monitor_discards_the_funding() {
+    use crate::events::ClosureReason;
+    let net = Network::new(2);
+    net.connect(0, 1);
+    let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
+    net.process_all();
+    let script = net.nodes[0]
+        .events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
+            _ => None,
+        })
+        .unwrap();
+    let tx = funding_transaction(script, 300_000, 7);
+    net.nodes[0].node.funding_transaction_generated(&temp, &net.nodes[1].node_id, tx.clone()).unwrap();
+    for ev in net.nodes[0].msgs() {
+        net.deliver(0, ev);
+    }
+    // The fundee answers with funding_signed; the funder's watch then fails
+    // to persist the first monitor.
+    set_status(&net, 0, ChannelMonitorUpdateStatus::UnrecoverableError);
+    for ev in net.nodes[1].msgs() {
+        net.deliver(1, ev);
+    }
+    let chan = crate::ln::types::ChannelId::v1_from_funding_outpoint(tx.compute_txid(), 0);
+    let events = net.nodes[0].events();
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::DiscardFunding { funding_txid, .. } if *funding_txid == tx.compute_txid())
+        ),
+        "the funding was never broadcast: the user may reuse its inputs: {events:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(e, Event::ChannelClosed { channel_id, reason: ClosureReason::MonitorPersistenceFailed, .. } if *channel_id == chan)),
+        "{events:?}"
+    );
+    assert!(!net.nodes[0].broadcaster.take().contains(&tx), "the funding must never be broadcast");
+    assert!(net.nodes[0].node.list_channels().is_empty());
+}
+
+/// An `error` naming a temporary id fails only the channel still awaiting
+/// `funding_signed` under it, never one that is funded.
+#[test]
+fn an_error_naming_an_old_temporary_id_leaves_a_funded_channel_alone() {
+    let net = Network::new(2);
+    net.connect(0, 1);
+    let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
+    net.process_all();
+    let script = net.nodes[0]
+        .events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
+            _ => None,
+        })
+        .unwrap();
+    let tx = funding_transaction(script, 300_000, 7);
+    net.nodes[0].node.funding_transaction_generated(&temp, &net.nodes[1].node_id, tx.clone()).unwrap();
+    net.process_all();
+    assert_eq!(net.nodes[0].broadcaster.take(), vec![tx.clone()], "funded");
+    let chan = crate::ln::types::ChannelId::v1_from_funding_outpoint(tx.compute_txid(), 0);
+    let msg = crate::ln::msgs::ErrorMessage::new(temp, "late error for the temporary id");
+    crate::ln::msgs::ChannelMessageHandler::handle_error(&net.nodes[0].node, net.nodes[1].node_id, &msg);
+    assert!(net.nodes[0].node.list_channels().iter().any(|c| c.channel_id == chan));
+    assert!(!net.nodes[0].events().iter().any(|e| matches!(e, Event::ChannelClosed { .. })));
+}
+
+/// `update_channel_fee` whose monitor update cannot be persisted: the
+/// channel moved on without it, so it is closed, not left half-updated.
+#[test]
+fn update_fee_whose_monitor_update_fails_closes_the_channel() {
+    use crate::events::ClosureReason;
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    set_status(&net, 0, ChannelMonitorUpdateStatus::UnrecoverableError);
+    let node_1 = net.nodes[1].node_id;
+    assert!(net.nodes[0].node.update_channel_fee(&chan, &node_1, 1_000).is_err());
+    assert!(net.nodes[0].node.list_channels().is_empty());
+    let events = net.nodes[0].events();
+    assert!(
+        events.iter().any(|e| matches!(e, Event::ChannelClosed { channel_id, reason: ClosureReason::MonitorPersistenceFailed, .. } if *channel_id == chan)),
+        "{events:?}"
+    );
+    // A refused fee (not a failure) leaves a channel alone.
+    set_status(&net, 0, ChannelMonitorUpdateStatus::Completed);
+    let _ = net.nodes[0].broadcaster.take();
+    let (chan, _) = net.create_chan_between_nodes(0, 1, 1_000_000, 0);
+    assert!(net.nodes[1].node.update_channel_fee(&chan, &net.nodes[0].node_id, 1_000).is_err());
+    assert!(net.nodes[1].node.list_channels().iter().any(|c| c.channel_id == chan));
+}
+
+#[test]
 fn in_flight_updates_are_written_with_the_manager_and_handed_back() {
     let mut net = Network::new(2);
     net.connect(0, 1);
