@@ -41,6 +41,16 @@ use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::secp256k1::{ecdsa::Signature, PublicKey, Secp256k1, VerifyOnly};
 use bitcoin::TxOut;
 
+/// Whether a `channel_update` check may change anything: only applying it
+/// holds an update for a channel whose UTXO lookup is pending.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UpdateMode {
+    /// Checks only ([`NetworkGraph::verify_channel_update`]).
+    Verify,
+    /// Checks, then applies or holds.
+    Apply,
+}
+
 /// Channel directions not updated for this long are dropped by pruning, and a
 /// channel with no direction left is removed (BOLT 7: two weeks).
 pub const STALE_CHANNEL_UPDATE_AGE_LIMIT_SECS: u64 = 60 * 60 * 24 * 14;
@@ -663,7 +673,7 @@ impl NetworkGraph {
     /// lookup, after checking its signature against the announced node of its
     /// direction. Returns `None` if no announcement for the channel is pending.
     fn hold_update_for_pending(
-        &self, c: &UnsignedChannelUpdate, full: Option<&ChannelUpdate>,
+        &self, c: &UnsignedChannelUpdate, full: Option<&ChannelUpdate>, mode: UpdateMode,
     ) -> Option<GossipError> {
         let mut pending = self.pending_checks.lock();
         let check = pending.iter_mut().find(|p| p.contents.short_channel_id == c.short_channel_id)?;
@@ -682,8 +692,10 @@ impl NetworkGraph {
                 return Some(e);
             }
         }
-        check.updates[direction] =
-            Some(HeldUpdate { contents: c.clone(), signature: full.map(|f| f.signature) });
+        if mode == UpdateMode::Apply {
+            check.updates[direction] =
+                Some(HeldUpdate { contents: c.clone(), signature: full.map(|f| f.signature) });
+        }
         Some(GossipError::UtxoLookupPending)
     }
 
@@ -729,13 +741,14 @@ impl NetworkGraph {
         self.update_channel_internal(msg, None).map(|_| ())
     }
 
-    /// Checks a signed update without applying it.
+    /// Checks a signed update without applying it, and without holding it
+    /// for an announcement whose UTXO lookup is pending.
     pub fn verify_channel_update(&self, msg: &ChannelUpdate) -> Result<(), GossipError> {
-        self.check_update(&msg.contents, Some(msg)).map(|_| ())
+        self.check_update(&msg.contents, Some(msg), UpdateMode::Verify).map(|_| ())
     }
 
     fn check_update(
-        &self, c: &UnsignedChannelUpdate, full: Option<&ChannelUpdate>,
+        &self, c: &UnsignedChannelUpdate, full: Option<&ChannelUpdate>, mode: UpdateMode,
     ) -> Result<(u32, usize), GossipError> {
         if c.chain_hash != self.chain_hash {
             return Err(GossipError::WrongChain);
@@ -758,7 +771,9 @@ impl NetworkGraph {
                 }
                 drop(data);
                 // Held (bounded) if its announcement waits for a UTXO lookup.
-                return Err(self.hold_update_for_pending(c, full).unwrap_or(GossipError::UnknownChannel));
+                return Err(self
+                    .hold_update_for_pending(c, full, mode)
+                    .unwrap_or(GossipError::UnknownChannel));
             };
             let hot = &data.channels[idx as usize];
             let current = hot.dirs[direction];
@@ -787,7 +802,7 @@ impl NetworkGraph {
     fn update_channel_internal(
         &self, c: &UnsignedChannelUpdate, full: Option<&ChannelUpdate>,
     ) -> Result<bool, GossipError> {
-        let (idx, direction) = self.check_update(c, full)?;
+        let (idx, direction) = self.check_update(c, full, UpdateMode::Apply)?;
         let mut data = self.data.write();
         // The channel may have changed while the lock was released.
         if data.channel_lookup.get(&c.short_channel_id.0) != Some(&idx) {
