@@ -434,10 +434,12 @@ impl Network {
         (channel_id, funding_tx)
     }
 
-    /// Opens a channel up to `funding_signed` (funding broadcast, not
-    /// confirmed). Returns the channel id and the funding transaction.
-    pub fn open_channel_unconfirmed(
-        &mut self, a: usize, b: usize, value_sat: u64, push_msat: u64,
+    /// Node `a` opens a channel of `value_sat` to `b` (user channel id 42)
+    /// and gives its funding transaction: `funding_created` is queued, not
+    /// delivered. Returns the temporary channel id and the funding
+    /// transaction.
+    pub fn start_funding(
+        &self, a: usize, b: usize, value_sat: u64, push_msat: u64,
     ) -> (ChannelId, Transaction) {
         let temp_id = self.nodes[a]
             .node
@@ -466,6 +468,15 @@ impl Network {
             .node
             .funding_transaction_generated(&temp_id, &self.nodes[b].node_id, funding_tx.clone())
             .expect("funding");
+        (temp_id, funding_tx)
+    }
+
+    /// Opens a channel up to `funding_signed` (funding broadcast, not
+    /// confirmed). Returns the channel id and the funding transaction.
+    pub fn open_channel_unconfirmed(
+        &mut self, a: usize, b: usize, value_sat: u64, push_msat: u64,
+    ) -> (ChannelId, Transaction) {
+        let (_, funding_tx) = self.start_funding(a, b, value_sat, push_msat);
         self.process_all();
         let channel_id = ChannelId::v1_from_funding_outpoint(funding_tx.compute_txid(), 0);
         let broadcast = self.nodes[a].broadcaster.take();

@@ -84,18 +84,7 @@ fn funding_signed_and_broadcast_wait_for_the_first_monitor() {
     let mut net = Network::new(2);
     net.connect(0, 1);
     set_status(&net, 1, ChannelMonitorUpdateStatus::InProgress);
-    let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
-    net.process_all();
-    let script = net.nodes[0]
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
-            _ => None,
-        })
-        .unwrap();
-    let tx = funding_transaction(script, 300_000, 7);
-    net.nodes[0].node.funding_transaction_generated(&temp, &net.nodes[1].node_id, tx.clone()).unwrap();
+    let (_, tx) = net.start_funding(0, 1, 300_000, 0);
     net.process_all();
     let chan = crate::ln::types::ChannelId::v1_from_funding_outpoint(tx.compute_txid(), 0);
     // The fundee holds funding_signed (and ChannelPending) until its monitor is persisted.
@@ -143,18 +132,7 @@ fn a_fundee_that_cannot_persist_its_first_monitor_refuses_the_channel() {
     let net = Network::new(2);
     net.connect(0, 1);
     set_status(&net, 1, ChannelMonitorUpdateStatus::UnrecoverableError);
-    let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
-    net.process_all();
-    let script = net.nodes[0]
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
-            _ => None,
-        })
-        .unwrap();
-    let tx = funding_transaction(script, 300_000, 7);
-    net.nodes[0].node.funding_transaction_generated(&temp, &net.nodes[1].node_id, tx.clone()).unwrap();
+    let (temp, tx) = net.start_funding(0, 1, 300_000, 0);
     let funding_created = net.nodes[0].msgs();
     assert!(matches!(funding_created.as_slice(), [MessageSendEvent::SendFundingCreated { .. }]));
     for ev in funding_created {
@@ -198,18 +176,7 @@ fn a_funder_that_cannot_persist_its_first_monitor_discards_the_funding() {
     use crate::events::ClosureReason;
     let net = Network::new(2);
     net.connect(0, 1);
-    let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
-    net.process_all();
-    let script = net.nodes[0]
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
-            _ => None,
-        })
-        .unwrap();
-    let tx = funding_transaction(script, 300_000, 7);
-    net.nodes[0].node.funding_transaction_generated(&temp, &net.nodes[1].node_id, tx.clone()).unwrap();
+    let (_, tx) = net.start_funding(0, 1, 300_000, 0);
     for ev in net.nodes[0].msgs() {
         net.deliver(0, ev);
     }
@@ -241,18 +208,7 @@ fn a_funder_that_cannot_persist_its_first_monitor_discards_the_funding() {
 fn an_error_naming_an_old_temporary_id_leaves_a_funded_channel_alone() {
     let net = Network::new(2);
     net.connect(0, 1);
-    let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
-    net.process_all();
-    let script = net.nodes[0]
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
-            _ => None,
-        })
-        .unwrap();
-    let tx = funding_transaction(script, 300_000, 7);
-    net.nodes[0].node.funding_transaction_generated(&temp, &net.nodes[1].node_id, tx.clone()).unwrap();
+    let (temp, tx) = net.start_funding(0, 1, 300_000, 0);
     net.process_all();
     assert_eq!(net.nodes[0].broadcaster.take(), vec![tx.clone()], "funded");
     let chan = crate::ln::types::ChannelId::v1_from_funding_outpoint(tx.compute_txid(), 0);

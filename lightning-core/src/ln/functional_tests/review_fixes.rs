@@ -275,22 +275,8 @@ fn close_with_different_dust_limits_between_our_nodes() {
 /// `InProgress`, so its funding broadcast is held. Returns the channel id
 /// and the funding transaction.
 fn open_with_funding_held(net: &mut Network) -> (ChannelId, bitcoin::Transaction) {
-    let temp_id = net.nodes[0].node.create_channel(net.nodes[1].node_id, 500_000, 0, 42, None).unwrap();
-    net.process_all();
-    let script = net.nodes[0]
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
-            _ => None,
-        })
-        .expect("FundingGenerationReady");
-    let funding_tx = funding_transaction(script, 500_000, net.height());
+    let (_, funding_tx) = net.start_funding(0, 1, 500_000, 0);
     set_status(net, 0, ChannelMonitorUpdateStatus::InProgress);
-    net.nodes[0]
-        .node
-        .funding_transaction_generated(&temp_id, &net.nodes[1].node_id, funding_tx.clone())
-        .unwrap();
     net.process_all();
     let chan = ChannelId::v1_from_funding_outpoint(funding_tx.compute_txid(), 0);
     assert!(net.nodes[0].broadcaster.take().is_empty(), "funding held for the monitor write");

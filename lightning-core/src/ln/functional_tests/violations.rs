@@ -189,18 +189,7 @@ fn accept_channel_violations_are_refused() {
 fn bad_funding_signatures_are_refused() {
     let net = Network::new(2);
     net.connect(0, 1);
-    let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
-    net.process_all();
-    let script = net.nodes[0]
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
-            _ => None,
-        })
-        .unwrap();
-    let tx = funding_transaction(script, 300_000, 3);
-    net.nodes[0].node.funding_transaction_generated(&temp, &net.nodes[1].node_id, tx).unwrap();
+    let _ = net.start_funding(0, 1, 300_000, 0);
     let Some(MessageSendEvent::SendFundingCreated { mut msg, .. }) = net.nodes[0].msgs().pop() else {
         panic!()
     };
@@ -214,18 +203,7 @@ fn bad_funding_signatures_are_refused() {
         n
     };
     let net = net2;
-    let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
-    net.process_all();
-    let script = net.nodes[0]
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
-            _ => None,
-        })
-        .unwrap();
-    let tx = funding_transaction(script, 300_000, 4);
-    net.nodes[0].node.funding_transaction_generated(&temp, &net.nodes[1].node_id, tx.clone()).unwrap();
+    let (_, tx) = net.start_funding(0, 1, 300_000, 0);
     for ev in net.nodes[0].msgs() {
         net.deliver(0, ev);
     }

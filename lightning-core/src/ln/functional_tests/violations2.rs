@@ -748,18 +748,7 @@ fn channel_reestablish_numbers_behind_ours_close() {
 /// transaction: returns the temporary id, the funding transaction and the
 /// `funding_created` (not delivered).
 fn funding_created_msg(net: &Network) -> (ChannelId, bitcoin::Transaction, msgs::FundingCreated) {
-    let temp = net.nodes[0].node.create_channel(net.nodes[1].node_id, 300_000, 0, 1, None).unwrap();
-    net.process_all();
-    let script = net.nodes[0]
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
-            _ => None,
-        })
-        .expect("accepted");
-    let tx = funding_transaction(script, 300_000, 5);
-    net.nodes[0].node.funding_transaction_generated(&temp, &net.nodes[1].node_id, tx.clone()).unwrap();
+    let (temp, tx) = net.start_funding(0, 1, 300_000, 0);
     match net.nodes[0].msgs().pop() {
         Some(MessageSendEvent::SendFundingCreated { msg, .. }) => (temp, tx, msg),
         other => panic!("expected funding_created, got {other:?}"),
