@@ -4,6 +4,7 @@
 //! has something to answer.
 
 use super::review_fixes::{closing_signed_from, start_close, twin_signer};
+use super::violations::assert_closed;
 use crate::chain::ChannelMonitorUpdateStatus;
 use crate::events::{ClosureReason, Event, MessageSendEvent};
 use crate::ln::channel::close::MAX_CLOSING_NEGOTIATION_TICKS;
@@ -105,12 +106,7 @@ fn an_answer_restarts_the_negotiation_timer() {
         assert!(open(&net), "the answer restarted the clock");
     }
     net.nodes[0].node.timer_tick_occurred();
-    assert!(!open(&net));
-    assert!(net.nodes[0].events().iter().any(|e| matches!(
-        e,
-        Event::ChannelClosed { reason: ClosureReason::ProcessingError { err }, .. }
-            if err.contains("closing fee negotiation made no progress")
-    )));
+    assert_closed(&net, 0, chan, "closing fee negotiation made no progress");
 }
 
 /// The timer does nothing outside fee negotiation, nor while the peer is
