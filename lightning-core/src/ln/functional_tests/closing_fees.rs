@@ -19,8 +19,14 @@ fn only_closing_signed(net: &Network, node: usize) -> msgs::ClosingSigned {
     }
 }
 
-fn fee_paid(tx: &bitcoin::Transaction, channel_value_satoshis: u64) -> u64 {
-    channel_value_satoshis - tx.output.iter().map(|o| o.value.to_sat()).sum::<u64>()
+/// `node` broadcast one closing transaction of the 1,000,000 sat channel
+/// `chan`, paying `fee_satoshis`, and reports a cooperative close.
+fn assert_closed_at_fee(net: &Network, node: usize, chan: ChannelId, fee_satoshis: u64) {
+    let broadcast = net.nodes[node].broadcaster.take();
+    assert_eq!(broadcast.len(), 1, "one closing transaction");
+    let paid_out: u64 = broadcast[0].output.iter().map(|o| o.value.to_sat()).sum();
+    assert_eq!(1_000_000 - paid_out, fee_satoshis);
+    assert!(closed_cooperatively(net, node, chan));
 }
 
 fn closed_cooperatively(net: &Network, node: usize, chan: ChannelId) -> bool {
@@ -52,10 +58,7 @@ fn funder_takes_a_legacy_fee_inside_the_range_it_sent() {
     net.nodes[0].node.handle_closing_signed(node_1, &closing_signed_from(&net, &twin, 0, 1, chan, fee, None));
     let reply = only_closing_signed(&net, 0);
     assert_eq!(reply.fee_satoshis, fee, "the funder replies with the same fee");
-    let broadcast = net.nodes[0].broadcaster.take();
-    assert_eq!(broadcast.len(), 1);
-    assert_eq!(fee_paid(&broadcast[0], 1_000_000), fee);
-    assert!(closed_cooperatively(&net, 0, chan));
+    assert_closed_at_fee(&net, 0, chan, fee);
 }
 
 /// The same for the fundee: a legacy funder proposed below the relay floor,
@@ -76,10 +79,7 @@ fn fundee_takes_a_legacy_fee_inside_the_range_it_sent() {
     let fee = counter.fee_satoshis + 50;
     net.nodes[1].node.handle_closing_signed(node_0, &closing_signed_from(&net, &twin, 1, 0, chan, fee, None));
     assert_eq!(only_closing_signed(&net, 1).fee_satoshis, fee);
-    let broadcast = net.nodes[1].broadcaster.take();
-    assert_eq!(broadcast.len(), 1);
-    assert_eq!(fee_paid(&broadcast[0], 1_000_000), fee);
-    assert!(closed_cooperatively(&net, 1, chan));
+    assert_closed_at_fee(&net, 1, chan, fee);
 }
 
 /// The no-progress timer starts again at every answer: a negotiation that
